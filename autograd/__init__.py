@@ -1,0 +1,46 @@
+"""backprop-lab's reverse-mode autograd engine.
+
+>>> from autograd import Value
+>>> x, y, z = Value(-2.0, "x"), Value(5.0, "y"), Value(-4.0, "z")
+>>> f = (x + y) * z
+>>> f.backward()
+>>> (f.data, x.grad, y.grad, z.grad)
+(-12.0, -4.0, -4.0, 3.0)
+
+Note: the import name ``autograd`` is also used by the unrelated HIPS autograd package; install
+backprop-lab into a virtual environment of its own.
+"""
+
+from autograd.gradcheck import (
+    GateMismatch,
+    GradcheckError,
+    find_wrong_gate,
+    gradcheck,
+    numerical_grad,
+)
+from autograd.ops import OPS, Op, power
+from autograd.value import (
+    NonFiniteError,
+    Value,
+    apply,
+    is_grad_enabled,
+    no_grad,
+    topological_order,
+)
+
+__all__ = [
+    "OPS",
+    "GateMismatch",
+    "GradcheckError",
+    "NonFiniteError",
+    "Op",
+    "Value",
+    "apply",
+    "find_wrong_gate",
+    "gradcheck",
+    "is_grad_enabled",
+    "no_grad",
+    "numerical_grad",
+    "power",
+    "topological_order",
+]

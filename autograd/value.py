@@ -1,0 +1,443 @@
+"""The scalar graph node :class:`Value` and reverse-mode ``backward``.
+
+Every operator on a ``Value`` is made from an entry of the op table (:mod:`autograd.ops`) by
+one of two factories below, :func:`_unary_gate` and :func:`_binary_gate`. The function they
+build computes the op's forward value and its **local** derivatives and records both on the new
+node. ``backward()`` is then one generic loop that never asks which op a node came from: for
+every node, in reverse topological order, and every input ``p`` of that node::
+
+    p.grad += node.grad * local        # downstream += upstream x local
+
+That one line is all four lecture gate patterns: an add gate's locals are 1 (distributor), a
+mul gate's are the swapped inputs (swap multiplier), a max gate's are 1 and 0 (router), and
+``+=`` adds up the gradients of a value used twice (copy gate).
+
+Design notes (why it looks like this):
+
+* Local derivatives are data on the node, not closures: the diagrams print them, ``gradcheck``
+  can blame a single gate, and a node holds no reference back to itself, so graphs contain no
+  reference cycles and are freed by reference counting alone.
+* Every gate has one or two inputs, as every gate in the lectures does. They are kept in fixed
+  slots (``_in0``, ``_in1`` and their local derivatives ``_d0``, ``_d1``) rather than in tuples:
+  a tuple per node would be one more object per node for Python's garbage collector to scan,
+  which costs more than the arithmetic. ``parents`` and ``local_grads`` present them as tuples.
+* Each node gets an increasing id when it is made. A node's inputs always exist before it does,
+  so sorting by id is a topological order: no recursion, so a chain of a million ops works.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import cache
+from operator import attrgetter
+from typing import Union
+
+import numpy as np
+
+from autograd import ops as _ops
+from autograd.ops import Op
+
+Operand = Union["Value", int, float]
+
+_INF = math.inf
+_next_id = itertools.count().__next__
+_ACCEPTED = (int, float, np.integer, np.floating, np.bool_)
+
+
+class NonFiniteError(ArithmeticError, ValueError):
+    """A value, local derivative or gradient would not be a finite real number.
+
+    The engine's one policy for domain errors and overflow: it never produces inf or nan.
+    It raises this error, naming the op, its inputs and its domain, so a wrong number can never
+    flow silently into a gradient. Catch it as ``ValueError`` or ``ArithmeticError`` too.
+    """
+
+
+# Grad mode. A plain module flag (not thread-local): cheap to read on every op, and the
+# teaching engine is single-threaded. See `no_grad`.
+_grad_enabled = True
+
+
+@contextmanager
+def no_grad() -> Iterator[None]:
+    """Context manager inside which ops record no parents (results are plain leaves).
+
+    Use it for evaluation, numerical gradients or optimiser updates: nothing made inside is
+    part of any graph, so nothing is kept alive and ``backward`` cannot reach through it.
+    """
+    global _grad_enabled
+    previous = _grad_enabled
+    _grad_enabled = False
+    try:
+        yield
+    finally:
+        _grad_enabled = previous
+
+
+def is_grad_enabled() -> bool:
+    """True unless inside :func:`no_grad`."""
+    return _grad_enabled
+
+
+class Value:
+    """A scalar node of the computational graph.
+
+    Attributes:
+        data: the forward value (a Python float).
+        grad: d root / d self after ``root.backward()``; 0.0 before.
+        label: a name for diagrams (``"x"``, ``"w0"``); optional.
+        gate: the :class:`~autograd.ops.Op` that produced this node, ``None`` for a leaf.
+        op: the op's name (``"mul"``), ``""`` for a leaf.
+        parents: the input Values in argument order (``x * x`` has two); ``()`` for a leaf.
+        local_grads: ``d self / d parents[i]`` at the forward point, aligned with ``parents``.
+    """
+
+    __slots__ = ("_d0", "_d1", "_id", "_in0", "_in1", "data", "gate", "grad", "label")
+
+    data: float
+    grad: float
+    label: str
+    gate: Op | None
+    _in0: Value | None
+    _in1: Value | None
+    _d0: float
+    _d1: float
+    _id: int
+
+    def __init__(self, data: float | int | bool | np.number, label: str = "") -> None:
+        if data.__class__ is float:  # the common case, checked first for speed
+            value = data
+        elif isinstance(data, _ACCEPTED):
+            value = float(data)
+        else:
+            hint = " (use .item() to get a Python number)" if isinstance(data, np.ndarray) else ""
+            raise TypeError(
+                f"Value() takes a real number (int, float, bool or a numpy scalar), "
+                f"got {type(data).__name__}: {data!r}{hint}"
+            )
+        if not -_INF < value < _INF:
+            raise NonFiniteError(
+                f"Value() needs a finite number, got {value}: inf and nan have no useful "
+                "gradient; check the computation that produced it"
+            )
+        if label.__class__ is not str:
+            raise TypeError(f"label must be a str, got {type(label).__name__}")
+        self.data = value
+        self.grad = 0.0
+        self.label = label
+        self.gate = None
+        self._in0 = self._in1 = None
+        self._d0 = self._d1 = 0.0
+        self._id = _next_id()
+
+    # -- introspection ------------------------------------------------------------------------
+
+    @property
+    def op(self) -> str:
+        """Name of the op that produced this node; ``""`` for a leaf."""
+        return "" if self.gate is None else self.gate.name
+
+    @property
+    def parents(self) -> tuple[Value, ...]:
+        """The input Values, in argument order; ``()`` for a leaf."""
+        if self._in0 is None:
+            return ()
+        if self._in1 is None:
+            return (self._in0,)
+        return (self._in0, self._in1)
+
+    @property
+    def local_grads(self) -> tuple[float, ...]:
+        """``d self / d parents[i]`` at the forward point, one per parent."""
+        return (self._d0, self._d1)[: len(self.parents)]
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for inputs and constants: nodes that no op produced."""
+        return self._in0 is None
+
+    def __repr__(self) -> str:
+        label = f", label={self.label!r}" if self.label else ""
+        op = f", op={self.op!r}" if self.gate is not None else ""
+        return f"Value(data={self.data!r}, grad={self.grad!r}{op}{label})"
+
+    def __float__(self) -> float:
+        return self.data
+
+    # -- operators: each one is made from its entry in the op table (see the end of the file) -
+
+    __add__: Callable[[Value, Operand], Value]
+    __radd__: Callable[[Value, Operand], Value]
+    __sub__: Callable[[Value, Operand], Value]
+    __rsub__: Callable[[Value, Operand], Value]
+    __mul__: Callable[[Value, Operand], Value]
+    __rmul__: Callable[[Value, Operand], Value]
+    __truediv__: Callable[[Value, Operand], Value]
+    __rtruediv__: Callable[[Value, Operand], Value]
+    __rpow__: Callable[[Value, Operand], Value]
+    __neg__: Callable[[Value], Value]
+
+    def __pow__(self, exponent: Operand) -> Value:
+        """``x ** n`` with a number ``n`` is a one-input gate, d/dx = n x^(n-1).
+
+        ``a ** b`` with a Value ``b`` is the two-input gate whose exponent gets a gradient too,
+        a^b ln a, so it needs ``a > 0``.
+        """
+        if isinstance(exponent, Value):
+            return _binary_gate(_ops.POW_VALUE)(self, exponent)
+        return _unary_gate(_ops.power(_as_exponent(exponent)))(self)
+
+    def exp(self) -> Value:
+        """e^x; d/dx = e^x."""
+        return _exp(self)
+
+    def log(self) -> Value:
+        """Natural logarithm, for x > 0; d/dx = 1/x."""
+        return _log(self)
+
+    def reciprocal(self) -> Value:
+        """1/x, the lectures' "1/x" gate, for x != 0; d/dx = -1/x^2."""
+        return _reciprocal(self)
+
+    def sigmoid(self) -> Value:
+        """σ(x) = 1 / (1 + e^-x) as one fused gate; d/dx = (1 - σ) σ. Stable for any x."""
+        return _sigmoid(self)
+
+    def tanh(self) -> Value:
+        """tanh(x); d/dx = 1 - tanh(x)^2."""
+        return _tanh(self)
+
+    def relu(self) -> Value:
+        """max(0, x); d/dx = 1 for x > 0, else 0 (0 at exactly 0, as in PyTorch)."""
+        return _relu(self)
+
+    def max(self, other: Operand) -> Value:
+        """max(self, other), the router gate.
+
+        The larger input receives the whole upstream gradient and the other 0. At a tie the
+        value is the same whichever side "wins", and the gradient is split 1/2 to each input:
+        PyTorch's rule, and what the central difference measures at a tie.
+        """
+        return _max(self, other)
+
+    # -- backprop -----------------------------------------------------------------------------
+
+    def backward(self) -> None:
+        """Fill ``.grad`` of every node this one depends on with d self / d node.
+
+        Seeds ``self`` with 1.0, then visits the graph in reverse topological order applying
+        ``parent.grad += node.grad * local`` on every edge.
+
+        Accumulation, as in PyTorch: leaves (inputs, parameters, constants) *add* the new
+        gradient to what ``.grad`` already holds, so calling ``backward`` twice doubles them;
+        clear them between steps with :meth:`zero_grad`. Interior nodes are reset at the start
+        of each call and hold the gradient of the latest ``backward`` through them.
+
+        Raises:
+            NonFiniteError: a gradient overflowed float64; names the node where it happened.
+        """
+        order = topological_order(self)
+        for node in order:
+            if node._in0 is not None:
+                node.grad = 0.0
+        self.grad += 1.0
+        for node in reversed(order):
+            in0 = node._in0
+            if in0 is None:
+                continue
+            upstream = node.grad
+            if not -_INF < upstream < _INF:
+                raise NonFiniteError(
+                    f"the gradient reaching {node!r} is {upstream}: it overflowed float64 "
+                    "during backward. Scale the inputs or the loss down."
+                )
+            in0.grad += upstream * node._d0  # downstream = upstream x local
+            in1 = node._in1
+            if in1 is not None:
+                in1.grad += upstream * node._d1
+
+    def zero_grad(self) -> None:
+        """Set ``.grad`` to 0.0 on this node and every node it depends on."""
+        for node in topological_order(self):
+            node.grad = 0.0
+
+
+def topological_order(root: Value) -> list[Value]:
+    """Every node ``root`` depends on (itself included), each after all of its inputs.
+
+    Iterative: a stack finds the reachable nodes, then sorting by creation id orders them, since
+    a node's inputs are always made before the node. No recursion, so depth is limited only by
+    memory.
+    """
+    seen = {root}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        in0 = node._in0
+        if in0 is not None:
+            if in0 not in seen:
+                seen.add(in0)
+                stack.append(in0)
+            in1 = node._in1
+            if in1 is not None and in1 not in seen:
+                seen.add(in1)
+                stack.append(in1)
+    return sorted(seen, key=_creation_id)
+
+
+_creation_id = attrgetter("_id")
+
+
+def _constant(number: Operand) -> Value:
+    """A number operand becomes a leaf labelled with its value, so diagrams show "* -1"."""
+    if isinstance(number, Value):
+        return number
+    if not isinstance(number, _ACCEPTED):
+        raise TypeError(
+            f"cannot combine a Value with {type(number).__name__} ({number!r}); "
+            "use a Value or a real number"
+        )
+    return Value(number, label=f"{float(number):g}")
+
+
+def _as_exponent(exponent: object) -> float:
+    if not isinstance(exponent, _ACCEPTED):
+        raise TypeError(f"exponent must be a real number or a Value, got {type(exponent).__name__}")
+    n = float(exponent)
+    if not -_INF < n < _INF:
+        raise NonFiniteError(f"exponent must be finite, got {n}")
+    return n
+
+
+# -- making gates from the op table -----------------------------------------------------------
+#
+# `_unary_gate(op)` and `_binary_gate(op)` build the function that applies `op`: forward value,
+# local derivatives, the finiteness check, and the new node. They are the only places where
+# nodes are made by ops. The Value operators above are these functions, made once per op.
+
+
+@cache
+def _unary_gate(op: Op) -> Callable[[Value], Value]:
+    forward, local = op.forward, op.local
+
+    def gate(a: Value) -> Value:
+        x = a.data
+        try:
+            out = forward(x)
+            (d0,) = local(x, out)
+        except (ValueError, ZeroDivisionError, OverflowError) as error:
+            raise _non_finite(op, (x,), f"raised {type(error).__name__}: {error}") from error
+        if not (-_INF < out < _INF and -_INF < d0 < _INF):
+            raise _non_finite(op, (x,), f"= {out} with local derivative {d0}")
+        node = _new_node(Value)
+        node.data = out
+        node.grad = 0.0
+        node.label = ""
+        node._in1 = None
+        node._d1 = 0.0
+        if _grad_enabled:
+            node.gate = op
+            node._in0 = a
+            node._d0 = d0
+        else:  # a plain leaf: nothing recorded
+            node.gate = node._in0 = None
+            node._d0 = 0.0
+        node._id = _next_id()
+        return node
+
+    gate.__name__ = gate.__qualname__ = op.name
+    gate.__doc__ = f"Apply the {op.name} gate: {op.formula}."
+    return gate
+
+
+@cache
+def _binary_gate(op: Op, reflected: bool = False) -> Callable[[Value, Operand], Value]:
+    forward, local = op.forward, op.local
+
+    def gate(first: Value, second: Operand) -> Value:
+        # `reflected` serves `2 * x`: Python calls x.__rmul__(2), the gate computes 2 * x.
+        b = second if second.__class__ is Value else _constant(second)
+        a = first
+        if reflected:
+            a, b = b, a
+        assert isinstance(b, Value)  # for mypy: _constant returned a Value
+        x = a.data
+        y = b.data
+        try:
+            out = forward(x, y)
+            d0, d1 = local(x, y, out)
+        except (ValueError, ZeroDivisionError, OverflowError) as error:
+            raise _non_finite(op, (x, y), f"raised {type(error).__name__}: {error}") from error
+        if not (-_INF < out < _INF and -_INF < d0 < _INF and -_INF < d1 < _INF):
+            raise _non_finite(op, (x, y), f"= {out} with local derivatives ({d0}, {d1})")
+        node = _new_node(Value)
+        node.data = out
+        node.grad = 0.0
+        node.label = ""
+        if _grad_enabled:
+            node.gate = op
+            node._in0 = a
+            node._in1 = b
+            node._d0 = d0
+            node._d1 = d1
+        else:  # a plain leaf: nothing recorded
+            node.gate = node._in0 = node._in1 = None
+            node._d0 = node._d1 = 0.0
+        node._id = _next_id()
+        return node
+
+    gate.__name__ = gate.__qualname__ = f"r{op.name}" if reflected else op.name
+    gate.__doc__ = f"Apply the {op.name} gate: {op.formula}."
+    return gate
+
+
+_new_node = object.__new__
+
+
+def _non_finite(op: Op, xs: tuple[float, ...], what: str) -> NonFiniteError:
+    call = f"{op.name}({', '.join(repr(x) for x in xs)})"
+    return NonFiniteError(
+        f"{call} {what}: not a finite real number. {op.name} is defined for {op.domain}; "
+        "if the input is inside that, float64 overflowed: scale the inputs down."
+    )
+
+
+def apply(op: Op, *inputs: Operand) -> Value:
+    """Apply ``op`` to ``inputs`` (Values or numbers) and record the result in the graph.
+
+    This is how you use an op you defined yourself; the operators on ``Value`` are the same
+    functions. Numbers become constant leaves; inside :func:`no_grad` the result is a leaf.
+
+    Raises:
+        NonFiniteError: the value or a local derivative is not a finite real number (outside
+            the op's domain, or float64 overflow).
+        TypeError: the number of inputs does not match ``op.arity``, or an input is neither a
+            Value nor a real number.
+    """
+    if len(inputs) != op.arity:
+        raise TypeError(f"{op.name} takes {op.arity} input(s), got {len(inputs)}")
+    if op.arity == 1:
+        return _unary_gate(op)(_constant(inputs[0]))
+    return _binary_gate(op)(_constant(inputs[0]), inputs[1])
+
+
+Value.__add__ = _binary_gate(_ops.ADD)
+Value.__radd__ = _binary_gate(_ops.ADD, reflected=True)
+Value.__sub__ = _binary_gate(_ops.SUB)
+Value.__rsub__ = _binary_gate(_ops.SUB, reflected=True)
+Value.__mul__ = _binary_gate(_ops.MUL)
+Value.__rmul__ = _binary_gate(_ops.MUL, reflected=True)
+Value.__truediv__ = _binary_gate(_ops.TRUEDIV)
+Value.__rtruediv__ = _binary_gate(_ops.TRUEDIV, reflected=True)
+Value.__rpow__ = _binary_gate(_ops.POW_VALUE, reflected=True)
+Value.__neg__ = _unary_gate(_ops.NEG)
+_exp = _unary_gate(_ops.EXP)
+_log = _unary_gate(_ops.LOG)
+_reciprocal = _unary_gate(_ops.RECIPROCAL)
+_sigmoid = _unary_gate(_ops.SIGMOID)
+_tanh = _unary_gate(_ops.TANH)
+_relu = _unary_gate(_ops.RELU)
+_max = _binary_gate(_ops.MAX)
