@@ -93,7 +93,7 @@ def numerical_grad(f: Function, inputs: Sequence[Value | float], eps: float = 1e
     def f_at(i: int, shift: float) -> float:
         shifted = [
             Value(x + (shift if j == i else 0.0), label)
-            for j, (x, label) in enumerate(zip(base, labels))
+            for j, (x, label) in enumerate(zip(base, labels, strict=True))
         ]
         try:
             with no_grad():
@@ -164,11 +164,11 @@ def gradcheck(
     out.backward()
     analytic = [leaf.grad for leaf in leaves]
     numeric = numerical_grad(f, inputs, eps)
-    if all(_close(a, n, atol, rtol) for a, n in zip(analytic, numeric)):
+    if all(_close(a, n, atol, rtol) for a, n in zip(analytic, numeric, strict=True)):
         return True
 
     rows = []
-    for i, (leaf, a, n) in enumerate(zip(leaves, analytic, numeric)):
+    for i, (leaf, a, n) in enumerate(zip(leaves, analytic, numeric, strict=True)):
         abs_err = abs(a - n)
         rel_err = abs_err / abs(n) if n != 0 else float("inf") if abs_err else 0.0
         mark = "  <-- mismatch" if not _close(a, n, atol, rtol) else ""

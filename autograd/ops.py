@@ -249,6 +249,14 @@ def _always_smooth(*xs: float) -> bool:
     return True
 
 
+def _away_from_small(a: float) -> bool:
+    return abs(a) > 0.1
+
+
+def _positive(a: float) -> bool:
+    return a > 0.1
+
+
 #: Every fixed op by name. ``power(n)`` makes the number-exponent family on demand.
 OPS: dict[str, Op] = {
     op.name: op
