@@ -224,15 +224,14 @@ def power(n: float) -> Op:
     else:
         local = lambda a, out: (n * math.pow(a, n - 1.0),)  # noqa: E731
     whole = float(n).is_integer()
+    smooth: Callable[..., bool]
     if whole and n >= 0:
         domain, smooth = "all real inputs", _always_smooth
     elif whole:
-        domain, smooth = "x != 0", lambda a: abs(a) > 0.1
+        domain, smooth = "x != 0", _away_from_small
     else:
-        domain, smooth = (
-            "x > 0 (a fractional power of a negative number is not real)",
-            (lambda a: a > 0.1),
-        )
+        domain = "x > 0 (a fractional power of a negative number is not real)"
+        smooth = _positive
     return Op(
         "pow",
         f"**{n:g}",
