@@ -1,0 +1,35 @@
+"""Lecture-style diagrams of backpropagation.
+
+>>> from autograd import Value
+>>> import viz
+>>> x, y, z = Value(-2.0, "x"), Value(5.0, "y"), Value(-4.0, "z")
+>>> f = (x + y) * z
+>>> f.backward()
+>>> diagram = viz.draw(f)          # displays inline in Jupyter
+>>> "-12.00" in diagram.source
+True
+
+``diagram.save("fig.svg")`` writes a file for slides (``.svg``/``.dot`` always, ``.png``/``.pdf``
+with the system Graphviz).
+"""
+
+from viz.diagram import MAX_NODES, Diagram, draw
+from viz.render import RenderError, available_renderers, render
+from viz.style import DrawOptions, escape, format_number
+from viz.trace import Trace, TraceEdge, TraceNode, trace
+
+__all__ = [
+    "MAX_NODES",
+    "Diagram",
+    "DrawOptions",
+    "RenderError",
+    "Trace",
+    "TraceEdge",
+    "TraceNode",
+    "available_renderers",
+    "draw",
+    "escape",
+    "format_number",
+    "render",
+    "trace",
+]

@@ -1,0 +1,41 @@
+"""``python -m viz demo --out DIR``: render every lecture diagram into a folder."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from autograd import Value
+from viz import lectures
+from viz.diagram import draw
+
+
+FIGURES: list[tuple[str, Callable[[], tuple[Sequence[Value], Sequence[str] | None]]]] = [
+    ("xyz", lambda: ([lectures.xyz()], None)),
+    ("sigmoid_staged", lambda: ([lectures.sigmoid_neuron_staged()], None)),
+    ("sigmoid_fused", lambda: ([lectures.sigmoid_neuron_fused()], None)),
+    (
+        "gate_patterns",
+        lambda: (
+            [lectures.add_max_mul(), lectures.copy_gate()],
+            [
+                "add distributes, max routes, mul swaps",
+                "copy: a value used twice adds its gradients",
+            ],
+        ),
+    ),
+]
+
+
+def render_demo(
+    out: Path, formats: Sequence[str] = ("svg",), chain: bool = False, precision: int = 2
+) -> list[Path]:
+    """Render each lecture figure forward-only and with gradients; return the paths written."""
+    written = []
+    for name, build in FIGURES:
+        roots, titles = build()
+        for suffix, grads in (("_forward", False), ("", True)):
+            diagram = draw(roots, grads=grads, titles=titles, chain=chain, precision=precision)
+            for fmt in formats:
+                written.append(diagram.save(out / f"{name}{suffix}.{fmt}"))
+    return written

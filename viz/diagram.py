@@ -1,0 +1,99 @@
+"""``viz.draw``: a lecture-style diagram of a graph, shown in Jupyter and saved for slides."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from autograd import Value, topological_order
+from viz.render import RenderError, format_for, render, write_atomically
+from viz.style import DrawOptions, to_dot
+from viz.trace import trace
+
+#: Graphs larger than this are refused by default: unreadable, and slow for Graphviz to lay out.
+MAX_NODES = 2000
+
+
+class Diagram:
+    """A rendered-on-demand diagram.
+
+    Attributes:
+        source: the DOT text (deterministic: the same graph gives the same text).
+
+    In Jupyter it displays itself as SVG. ``save(path)`` writes ``.svg`` or ``.dot`` always,
+    and ``.png`` or ``.pdf`` where the system Graphviz is installed.
+    """
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self._svg: str | None = None
+
+    def svg(self) -> str:
+        """The diagram as SVG text (rendered once, then cached)."""
+        if self._svg is None:
+            self._svg = render(self.source, "svg").decode("utf-8")
+        return self._svg
+
+    def save(self, path: str | Path) -> Path:
+        """Write the diagram to ``path``; the suffix picks the format. Returns the path.
+
+        The file is written atomically: after an error there is no partial file.
+        """
+        target = Path(path)
+        fmt = format_for(target)
+        data = self.svg().encode("utf-8") if fmt == "svg" else render(self.source, fmt)
+        write_atomically(target, data)
+        return target
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        try:
+            return {"image/svg+xml": self.svg()}
+        except RenderError as error:
+            return {"text/plain": f"{error}\n\n{self.source}"}
+
+    def __repr__(self) -> str:
+        lines = self.source.count("\n")
+        return f"<Diagram: {lines} lines of DOT; .save('fig.svg') or display in Jupyter>"
+
+
+def draw(
+    root: Value | Sequence[Value],
+    *,
+    grads: bool = True,
+    rankdir: str = "LR",
+    precision: int = 2,
+    chain: bool = False,
+    titles: Sequence[str] | None = None,
+    max_nodes: int = MAX_NODES,
+) -> Diagram:
+    """Draw the graph below ``root`` in the lecture style.
+
+    Gates are circles labelled by their op; each edge shows the forward value (green, above)
+    and the gradient (red, below). Before ``root.backward()`` the gradients show as ``?``.
+
+    Args:
+        root: the output Value, or several roots to draw side by side (one cluster each).
+        grads: ``False`` draws the forward pass only.
+        rankdir: ``"LR"`` (left to right) or ``"TB"`` (top to bottom).
+        precision: digits after the decimal point.
+        chain: write each gradient as ``upstream x local = downstream``.
+        titles: a title per root when drawing several.
+        max_nodes: refuse graphs with more nodes than this (default 2000).
+    """
+    roots = [root] if isinstance(root, Value) else list(root)
+    if not roots or not all(isinstance(r, Value) for r in roots):
+        raise TypeError("draw() takes a Value or a non-empty sequence of Values")
+    if titles is not None and len(titles) != len(roots):
+        raise ValueError(f"got {len(titles)} titles for {len(roots)} graphs")
+    options = DrawOptions(grads=grads, rankdir=rankdir, precision=precision, chain=chain)
+    traces = []
+    for r in roots:
+        size = len(topological_order(r))
+        if size > max_nodes:
+            raise ValueError(
+                f"this graph has {size} nodes; diagrams over {max_nodes} nodes are unreadable "
+                "and slow to lay out. Draw a smaller part of it, or pass max_nodes= to force."
+            )
+        traces.append(trace(r))
+    return Diagram(to_dot(traces, options, titles).source)

@@ -1,0 +1,71 @@
+"""The lecture examples as graphs (numbers from ``shared/REFERENCE.md``).
+
+Each function builds the graph, runs ``backward()`` and returns the output node; the leaves are
+labelled as on the slides.
+"""
+
+from __future__ import annotations
+
+from autograd import Value
+
+
+def xyz() -> Value:
+    """f(x, y, z) = (x + y) z at x = -2, y = 5, z = -4: f = -12, grads x = y = -4, z = 3."""
+    x, y, z = Value(-2.0, "x"), Value(5.0, "y"), Value(-4.0, "z")
+    q = x + y
+    q.label = "q"
+    f = q * z
+    f.label = "f"
+    f.backward()
+    return f
+
+
+def _neuron_inputs() -> tuple[Value, Value, Value, Value, Value]:
+    return (
+        Value(2.0, "w0"),
+        Value(-1.0, "x0"),
+        Value(-3.0, "w1"),
+        Value(-2.0, "x1"),
+        Value(-3.0, "w2"),
+    )
+
+
+def sigmoid_neuron_staged() -> Value:
+    """f = 1 / (1 + exp(-(w0 x0 + w1 x1 + w2))) one primitive gate at a time, as on the slide:
+    two muls, two adds, "* -1", exp, "+ 1" and "1/x". f = sigma(1) = 0.73."""
+    w0, x0, w1, x1, w2 = _neuron_inputs()
+    f = (((w0 * x0 + w1 * x1) + w2) * -1).exp() + 1
+    f = f.reciprocal()
+    f.label = "f"
+    f.backward()
+    return f
+
+
+def sigmoid_neuron_fused() -> Value:
+    """The same neuron with one sigmoid gate, local gradient (1 - sigma) sigma = 0.20: the same
+    leaf gradients from a different graph ("a computational graph is not unique")."""
+    w0, x0, w1, x1, w2 = _neuron_inputs()
+    f = ((w0 * x0 + w1 * x1) + w2).sigmoid()
+    f.label = "f"
+    f.backward()
+    return f
+
+
+def add_max_mul() -> Value:
+    """f = 2 (x y + max(z, w)) at x = 3, y = -4, z = 2, w = -1: the add gate distributes its
+    upstream 2 to both inputs, max routes it to z (w gets 0), mul swaps (x gets -8, y gets 6)."""
+    x, y, z, w = Value(3.0, "x"), Value(-4.0, "y"), Value(2.0, "z"), Value(-1.0, "w")
+    f = (x * y + z.max(w)) * 2
+    f.label = "f"
+    f.backward()
+    return f
+
+
+def copy_gate() -> Value:
+    """f = x y + x z at x = 2, y = -3, z = 4: x is used twice, so its gradient is the sum of
+    both uses, y + z = -3 + 4 = 1."""
+    x, y, z = Value(2.0, "x"), Value(-3.0, "y"), Value(4.0, "z")
+    f = x * y + x * z
+    f.label = "f"
+    f.backward()
+    return f

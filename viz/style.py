@@ -1,0 +1,190 @@
+"""The lecture style: a :class:`~viz.trace.Trace` turned into Graphviz DOT text.
+
+CS231n convention, as in the lecture notes: gates are circles labelled by their op, inputs are
+plain labels, and every edge carries the forward value above it (green) and the gradient below
+it (red). With ``chain=True`` the red line reads ``upstream x local = downstream``. A value used
+by several gates shows one edge per use, and its total gradient (the sum) beside the node.
+
+All text is placed in Graphviz HTML-like labels after escaping ``& < > "``, so labels holding
+quotes, braces, angle brackets, backslashes or newlines show as typed and can neither break the
+DOT text nor inject markup into the SVG.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import graphviz
+
+from viz.trace import Trace, TraceEdge, TraceNode
+
+FORWARD_COLOR = "#2e7d32"  # green: forward values
+GRADIENT_COLOR = "#c62828"  # red: gradients
+UNKNOWN_COLOR = "#9e9e9e"  # grey: a gradient not computed yet
+UNKNOWN = "?"
+
+
+@dataclass(frozen=True)
+class DrawOptions:
+    """How a diagram looks.
+
+    Attributes:
+        grads: show gradients (red). ``False`` draws the forward pass only.
+        rankdir: ``"LR"`` (left to right, as in the lectures) or ``"TB"`` (top to bottom).
+        precision: digits after the decimal point.
+        chain: write each input edge's gradient as ``upstream x local = downstream``.
+    """
+
+    grads: bool = True
+    rankdir: str = "LR"
+    precision: int = 2
+    chain: bool = False
+
+    def __post_init__(self) -> None:
+        if self.rankdir not in ("LR", "TB"):
+            raise ValueError(f"rankdir must be 'LR' or 'TB', got {self.rankdir!r}")
+        if not (isinstance(self.precision, int) and 0 <= self.precision <= 12):
+            raise ValueError(f"precision must be an int from 0 to 12, got {self.precision!r}")
+
+
+def format_number(x: float, precision: int) -> str:
+    """Fixed-point with ``precision`` decimals; scientific where that would hide the value
+    (|x| >= 1e5, or a non-zero x that would round to 0). Never prints ``-0``."""
+    if x != 0 and (abs(x) >= 1e5 or abs(x) < 0.5 * 10.0**-precision):
+        return f"{x:.{max(precision, 1)}e}"
+    text = f"{x:.{precision}f}"
+    if float(text) == 0.0:
+        text = text.lstrip("-")
+    return text
+
+
+def escape(text: str) -> str:
+    """Text for a Graphviz HTML-like label: markup characters become entities, a newline a line
+    break, other control characters the replacement character (Graphviz's XML parser rejects
+    them)."""
+    out = []
+    for char in text:
+        if char == "&":
+            out.append("&amp;")
+        elif char == "<":
+            out.append("&lt;")
+        elif char == ">":
+            out.append("&gt;")
+        elif char == '"':
+            out.append("&quot;")
+        elif char == "\n":
+            out.append("<br/>")
+        elif char == "\t":
+            out.append(" ")
+        elif ord(char) < 32 or 0x7F <= ord(char) < 0xA0:
+            out.append("\N{REPLACEMENT CHARACTER}")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def _font(text: str, color: str, size: int | None = None) -> str:
+    size_attr = f' point-size="{size}"' if size else ""
+    return f'<font color="{color}"{size_attr}>{text}</font>'
+
+
+def _html(*lines: str) -> str:
+    return "<" + "<br/>".join(lines) + ">"
+
+
+class _Styler:
+    def __init__(self, options: DrawOptions) -> None:
+        self.options = options
+
+    def number(self, x: float) -> str:
+        return format_number(x, self.options.precision)
+
+    def forward(self, x: float) -> str:
+        return _font(escape(self.number(x)), FORWARD_COLOR)
+
+    def gradient(self, x: float | None) -> str:
+        if x is None:
+            return _font(UNKNOWN, UNKNOWN_COLOR)
+        return _font(escape(self.number(x)), GRADIENT_COLOR)
+
+    def edge_label(self, edge: TraceEdge) -> str:
+        lines = [self.forward(edge.data)]
+        if self.options.grads:
+            if self.options.chain and edge.upstream is not None and edge.downstream is not None:
+                chain = (
+                    f"{self.number(edge.upstream)} × {self.number(edge.local)} "
+                    f"= {self.number(edge.downstream)}"
+                )
+                lines.append(_font(escape(chain), GRADIENT_COLOR))
+            else:
+                lines.append(self.gradient(edge.downstream))
+        return _html(*lines)
+
+    def output_label(self, root: TraceNode) -> str:
+        lines = [self.forward(root.data)]
+        if self.options.grads:
+            lines.append(self.gradient(root.grad))
+        return _html(*lines)
+
+    def fan_in_sum(self, node: TraceNode, edges: Sequence[TraceEdge]) -> str | None:
+        """``-3.00 + 4.00 = 1.00`` for a value used more than once (the copy gate adds)."""
+        if not self.options.grads or len(edges) < 2:
+            return None
+        if node.grad is None or any(edge.downstream is None for edge in edges):
+            return _font(f"Σ {UNKNOWN}", UNKNOWN_COLOR, 10)
+        terms = " + ".join(self.number(edge.downstream or 0.0) for edge in edges)
+        return _font(escape(f"{terms} = {self.number(node.grad)}"), GRADIENT_COLOR, 10)
+
+
+def _add_trace(graph: graphviz.Digraph, trace: Trace, styler: _Styler, prefix: str) -> None:
+    outgoing: dict[str, list[TraceEdge]] = {node.id: [] for node in trace.nodes}
+    for edge in trace.edges:
+        outgoing[edge.source].append(edge)
+
+    for node in trace.nodes:
+        name = prefix + node.id
+        fan_in = styler.fan_in_sum(node, outgoing[node.id])
+        if node.is_leaf:
+            text = escape(node.label if node.label else styler.number(node.data))
+            label = _html(text, fan_in) if fan_in else _html(text)
+            graph.node(name, label=label, shape="plaintext")
+            continue
+        attrs = {"tooltip": graphviz.escape(f"{node.op}: {node.formula}")}
+        if fan_in is not None:
+            attrs["xlabel"] = _html(fan_in)
+        elif node.label and node is not trace.root:
+            # a named intermediate value (q, ...) gets its name beside its gate; the root's
+            # name is already at the end of the output edge
+            attrs["xlabel"] = _html(_font(escape(node.label), "#000000", 11))
+        graph.node(name, label=_html(escape(node.symbol)), shape="circle", **attrs)
+
+    for edge in trace.edges:
+        graph.edge(prefix + edge.source, prefix + edge.target, label=styler.edge_label(edge))
+
+    # The output: an edge out of the root carrying its value and the seed gradient.
+    out = prefix + "out"
+    root = trace.root
+    out_text = root.label if root.label and not root.is_leaf else ""
+    graph.node(out, label=_html(escape(out_text)) if out_text else '""', shape="plaintext")
+    graph.edge(prefix + root.id, out, label=styler.output_label(root))
+
+
+def to_dot(
+    traces: Sequence[Trace], options: DrawOptions, titles: Sequence[str] | None = None
+) -> graphviz.Digraph:
+    """DOT for one trace, or several side by side (each in a titled cluster)."""
+    graph = graphviz.Digraph("backprop")
+    graph.attr(rankdir=options.rankdir, fontname="Helvetica", nodesep="0.35", ranksep="0.9")
+    graph.attr("node", fontname="Helvetica", fontsize="14", width="0.5", height="0.5")
+    graph.attr("edge", fontname="Helvetica", fontsize="11", arrowsize="0.7")
+    styler = _Styler(options)
+    if len(traces) == 1 and not titles:
+        _add_trace(graph, traces[0], styler, prefix="")
+        return graph
+    for index, trace in enumerate(traces):
+        with graph.subgraph(name=f"cluster_{index}") as cluster:
+            if titles:
+                cluster.attr(label=_html(escape(titles[index])), fontsize="16", color="#bdbdbd")
+            _add_trace(cluster, trace, styler, prefix=f"g{index}_")
+    return graph

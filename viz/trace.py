@@ -1,0 +1,124 @@
+"""A plain, drawable record of a computational graph: nodes, edges, values and gradients.
+
+``viz`` never derives a number itself: every forward value, local derivative and gradient in
+a trace is read from the engine's nodes. On each edge from an input ``p`` into a gate ``g``::
+
+    upstream   = g.grad                     (d root / d g)
+    local      = g.local_grads[i]           (d g / d p, recorded by the op)
+    downstream = upstream * local           (this edge's share of d root / d p)
+
+and a value used by several gates has ``p.grad`` = the sum of its edges' downstream gradients.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from autograd import Value, topological_order
+
+
+@dataclass(frozen=True)
+class TraceNode:
+    """One node of the graph as a diagram sees it.
+
+    ``grad`` is ``None`` while the gradient is not yet known (before ``backward``, or in a
+    frame before the backward pass has reached the node): never shown as 0.
+    """
+
+    id: str
+    value: Value
+    label: str
+    data: float
+    grad: float | None
+    op: str
+    symbol: str
+    formula: str
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.op == ""
+
+
+@dataclass(frozen=True)
+class TraceEdge:
+    """An input ``source`` feeding argument ``index`` of the gate ``target``."""
+
+    source: str
+    target: str
+    index: int
+    data: float
+    local: float
+    upstream: float | None
+    downstream: float | None
+
+
+@dataclass(frozen=True)
+class Trace:
+    """Nodes in topological order (inputs before the gates that use them) and their edges."""
+
+    nodes: tuple[TraceNode, ...]
+    edges: tuple[TraceEdge, ...]
+    root: TraceNode
+
+    def outgoing(self, node_id: str) -> list[TraceEdge]:
+        """Edges leaving ``node_id``: more than one means the value is used more than once."""
+        return [edge for edge in self.edges if edge.source == node_id]
+
+
+def gradients_computed(root: Value) -> bool:
+    """Whether ``root.backward()`` has filled the gradients below ``root``.
+
+    ``backward`` seeds the root with 1.0 and ``zero_grad`` resets it to 0.0, so a root whose
+    gradient is still 0.0 has not been backpropagated (or was reset since).
+    """
+    return root.grad != 0.0
+
+
+def trace(root: Value, known: Collection[Value] | None = None) -> Trace:
+    """Record the graph below ``root`` for drawing.
+
+    Args:
+        root: the output node.
+        known: the nodes whose ``grad`` is final and may be shown. ``None`` means all of them
+            if :func:`gradients_computed` says ``backward`` has run, and none otherwise. The
+            step-through player passes the nodes the backward pass has reached so far.
+    """
+    order = topological_order(root)
+    if known is None:
+        known = order if gradients_computed(root) else ()
+    known_ids = {id(node) for node in known}
+    ids = {id(node): f"n{position}" for position, node in enumerate(order)}
+
+    nodes = []
+    edges = []
+    for node in order:
+        gate = node.gate
+        grad_known = id(node) in known_ids
+        nodes.append(
+            TraceNode(
+                id=ids[id(node)],
+                value=node,
+                label=node.label,
+                data=node.data,
+                grad=node.grad if grad_known else None,
+                op=node.op,
+                symbol=gate.symbol if gate is not None else "",
+                formula=gate.formula if gate is not None else "",
+            )
+        )
+        for index, (parent, local) in enumerate(zip(node.parents, node.local_grads, strict=True)):
+            upstream = node.grad if grad_known else None
+            edges.append(
+                TraceEdge(
+                    source=ids[id(parent)],
+                    target=ids[id(node)],
+                    index=index,
+                    data=parent.data,
+                    local=local,
+                    upstream=upstream,
+                    downstream=None if upstream is None else upstream * local,
+                )
+            )
+    root_node = next(node for node in nodes if node.value is root)
+    return Trace(nodes=tuple(nodes), edges=tuple(edges), root=root_node)
