@@ -9,7 +9,6 @@ from autograd import Value
 from viz import lectures
 from viz.diagram import draw
 
-
 FIGURES: list[tuple[str, Callable[[], tuple[Sequence[Value], Sequence[str] | None]]]] = [
     ("xyz", lambda: ([lectures.xyz()], None)),
     ("sigmoid_staged", lambda: ([lectures.sigmoid_neuron_staged()], None)),
