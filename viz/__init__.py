@@ -9,8 +9,8 @@
 >>> "-12.00" in diagram.source
 True
 
-``diagram.save("fig.svg")`` writes a file for slides (``.svg``/``.dot`` always, ``.png``/``.pdf``
-with the system Graphviz).
+``diagram.save("fig.svg")`` writes a file for slides (``.svg``, ``.png`` and ``.dot`` always,
+``.pdf`` with the system Graphviz).
 """
 
 from viz.diagram import MAX_NODES, Diagram, draw

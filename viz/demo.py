@@ -8,6 +8,7 @@ from pathlib import Path
 from autograd import Value
 from viz import lectures
 from viz.diagram import draw
+from viz.render import choose_renderer
 
 FIGURES: list[tuple[str, Callable[[], tuple[Sequence[Value], Sequence[str] | None]]]] = [
     ("xyz", lambda: ([lectures.xyz()], None)),
@@ -30,6 +31,9 @@ def render_demo(
     out: Path, formats: Sequence[str] = ("svg",), chain: bool = False, precision: int = 2
 ) -> list[Path]:
     """Render each lecture figure forward-only and with gradients; return the paths written."""
+    for fmt in formats:  # fail before writing anything, not after half the figures
+        if fmt != "dot":
+            choose_renderer(fmt)
     written = []
     for name, build in FIGURES:
         roots, titles = build()

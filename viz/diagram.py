@@ -21,8 +21,8 @@ class Diagram:
     Attributes:
         source: the DOT text (deterministic: the same graph gives the same text).
 
-    In Jupyter it displays itself as SVG. ``save(path)`` writes ``.svg`` or ``.dot`` always,
-    and ``.png`` or ``.pdf`` where the system Graphviz is installed.
+    In Jupyter it displays itself as SVG. ``save(path)`` writes ``.svg``, ``.png`` or ``.dot``
+    always, and ``.pdf`` where the system Graphviz is installed.
     """
 
     def __init__(self, source: str) -> None:

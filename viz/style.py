@@ -51,9 +51,10 @@ class DrawOptions:
 def format_number(x: float, precision: int) -> str:
     """Fixed-point with ``precision`` decimals; scientific where that would hide the value
     (|x| >= 1e5, or a non-zero x that would round to 0). Never prints ``-0``."""
-    if x != 0 and (abs(x) >= 1e5 or abs(x) < 0.5 * 10.0**-precision):
-        return f"{x:.{max(precision, 1)}e}"
     text = f"{x:.{precision}f}"
+    # judged on the rounded text: 0.5 rounds (half to even) to "0", 99999.999 to "100000.00"
+    if x != 0 and (float(text) == 0.0 or abs(float(text)) >= 1e5):
+        return f"{x:.{max(precision, 1)}e}"
     if float(text) == 0.0:
         text = text.lstrip("-")
     return text
@@ -61,11 +62,14 @@ def format_number(x: float, precision: int) -> str:
 
 def escape(text: str) -> str:
     """Text for a Graphviz HTML-like label: markup characters become entities, a newline a line
-    break, other control characters the replacement character (Graphviz's XML parser rejects
-    them)."""
+    break, a backslash a doubled one (Graphviz expands ``\\N``, ``\\G``... even in HTML-like
+    labels), other control characters and non-characters the replacement character
+    (Graphviz's XML parser rejects them; a lone surrogate cannot even be encoded)."""
     out = []
     for char in text:
-        if char == "&":
+        if char == "\\":
+            out.append("\\\\")
+        elif char == "&":
             out.append("&amp;")
         elif char == "<":
             out.append("&lt;")
@@ -77,7 +81,9 @@ def escape(text: str) -> str:
             out.append("<br/>")
         elif char == "\t":
             out.append(" ")
-        elif ord(char) < 32 or 0x7F <= ord(char) < 0xA0:
+        elif (
+            ord(char) < 32 or 0x7F <= ord(char) < 0xA0 or 0xD800 <= ord(char) < 0xE000
+        ) or char in "\ufffe\uffff":
             out.append("\N{REPLACEMENT CHARACTER}")
         else:
             out.append(char)

@@ -1,0 +1,128 @@
+"""``python -m viz demo``: every lecture figure, as files, from the command line."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+import viz
+from viz.__main__ import main
+
+render_module = importlib.import_module("viz.render")
+
+NAMES = ["xyz", "sigmoid_staged", "sigmoid_fused", "gate_patterns"]
+SVGS = sorted(f"{name}{suffix}.svg" for name in NAMES for suffix in ("", "_forward"))
+SVG = "{http://www.w3.org/2000/svg}"
+
+pytestmark = pytest.mark.skipif(
+    not viz.available_renderers(),
+    reason="no Graphviz renderer (system dot or graphviz-pure) installed",
+)
+
+
+def svg_texts(path: Path) -> list[str]:
+    root = ET.fromstring(path.read_bytes())
+    assert root.tag == f"{SVG}svg"
+    return ["".join(text.itertext()).strip() for text in root.iter(f"{SVG}text")]
+
+
+def check_figures(out: Path, stdout: str) -> None:
+    assert sorted(p.name for p in out.iterdir()) == SVGS
+    lines = stdout.splitlines()
+    printed = sorted(Path(line).name for line in lines[:-1])
+    assert printed == SVGS
+    assert all(Path(line).exists() for line in lines[:-1])
+    assert lines[-1] == f"8 diagrams written to {out.resolve()}"
+    texts = {name: svg_texts(out / name) for name in SVGS}
+    assert "-12.00" in texts["xyz.svg"]
+    assert "1.00" in texts["xyz.svg"]  # the seed gradient on the output edge
+    assert "-12.00" in texts["xyz_forward.svg"]
+    assert "1.00" not in texts["xyz_forward.svg"]  # forward only: no gradients
+    assert "0.73" in texts["sigmoid_staged.svg"]
+    assert "σ" in texts["sigmoid_fused.svg"]
+    assert "-3.00 + 4.00 = 1.00" in texts["gate_patterns.svg"]
+    assert "add distributes, max routes, mul swaps" in texts["gate_patterns.svg"]
+
+
+def test_module_command_line(tmp_path: Path) -> None:
+    out = tmp_path / "figures"
+    done = subprocess.run(
+        [sys.executable, "-m", "viz", "demo", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=300,
+        check=False,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    check_figures(out, done.stdout)
+
+
+def test_main_in_process(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "new" / "figures"
+    assert main(["demo", "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    check_figures(out, captured.out)
+
+
+def test_chain_and_precision(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--out", str(tmp_path), "--format", "dot", "--chain"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == [n.replace(".svg", ".dot") for n in SVGS]
+    xyz = (tmp_path / "xyz.dot").read_text(encoding="utf-8")
+    assert "1.00 × -4.00 = -4.00" in xyz
+    assert main(["demo", "--out", str(tmp_path / "p3"), "--format", "dot", "--precision", "3"]) == 0
+    assert "-12.000" in (tmp_path / "p3" / "xyz.dot").read_text(encoding="utf-8")
+    capsys.readouterr()
+
+
+@pytest.fixture
+def no_dot(monkeypatch: pytest.MonkeyPatch) -> None:
+    real_which = shutil.which
+
+    def which(name: str, *args: object, **kwargs: object) -> str | None:
+        return None if name == "dot" else real_which(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(shutil, "which", which)
+    monkeypatch.delenv(render_module.ENV_VAR, raising=False)
+
+
+@pytest.mark.parametrize("formats", [["pdf"], ["svg", "pdf"], ["dot", "png", "pdf"]])
+def test_pdf_without_system_dot_fails_cleanly(
+    no_dot: None, tmp_path: Path, capsys: pytest.CaptureFixture[str], formats: list[str]
+) -> None:
+    out = tmp_path / "figures"
+    assert main(["demo", "--out", str(out), "--format", *formats]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    err = captured.err.rstrip("\n")
+    assert "\n" not in err
+    assert err.startswith("error: ")
+    assert "Graphviz" in err
+    assert "apt-get" in err
+    assert list(tmp_path.rglob("*")) == []  # no partial figures, no temporary files
+
+
+def test_invalid_precision_is_an_error_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo", "--out", str(tmp_path), "--format", "dot", "--precision", "99"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: precision")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unknown_format_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["demo", "--format", "jpg"])
+    assert caught.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err
