@@ -127,7 +127,8 @@ TRUEDIV = Op(
     "/",
     2,
     forward=lambda a, b: a / b,
-    local=lambda a, b, out: (1.0 / b, -a / (b * b)),
+    # -a/b^2 computed as -(a/b)/b: b*b would underflow to 0 for tiny b with a finite answer
+    local=lambda a, b, out: (1.0 / b, -out / b),
     formula="d(a/b)/da = 1/b, d(a/b)/db = -a/b^2",
     domain="b != 0",
     smooth=lambda a, b: abs(b) > 0.1,

@@ -21,18 +21,19 @@ Design notes (why it looks like this):
   slots (``_in0``, ``_in1`` and their local derivatives ``_d0``, ``_d1``) rather than in tuples:
   a tuple per node would be one more object per node for Python's garbage collector to scan,
   which costs more than the arithmetic. ``parents`` and ``local_grads`` present them as tuples.
-* Each node gets an increasing id when it is made. A node's inputs always exist before it does,
-  so sorting by id is a topological order: no recursion, so a chain of a million ops works.
+* The graph is walked with explicit stacks, never recursion, so a chain of a million ops works.
+  The order comes from Kahn's algorithm: each node counts, in its ``_pending`` slot, how many
+  of its consumers have not been processed yet, and is processed when that reaches 0. A
+  counter on the node is cheaper than a ``set`` of visited nodes plus a sort, and the walk
+  leaves every counter back at 0 (also when it is interrupted, see :func:`_reset_counters`).
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
-from operator import attrgetter
 from typing import Union
 
 import numpy as np
@@ -43,7 +44,6 @@ from autograd.ops import Op
 Operand = Union["Value", int, float]
 
 _INF = math.inf
-_next_id = itertools.count().__next__
 _ACCEPTED = (int, float, np.integer, np.floating, np.bool_)
 
 
@@ -95,7 +95,7 @@ class Value:
         local_grads: ``d self / d parents[i]`` at the forward point, aligned with ``parents``.
     """
 
-    __slots__ = ("_d0", "_d1", "_id", "_in0", "_in1", "data", "gate", "grad", "label")
+    __slots__ = ("_d0", "_d1", "_in0", "_in1", "_pending", "data", "gate", "grad", "label")
 
     data: float
     grad: float
@@ -105,13 +105,13 @@ class Value:
     _in1: Value | None
     _d0: float
     _d1: float
-    _id: int
+    _pending: int  # consumers not yet processed by a graph walk; 0 outside a walk
 
     def __init__(self, data: float | int | bool | np.number, label: str = "") -> None:
         if data.__class__ is float:  # the common case, checked first for speed
             value = data
         elif isinstance(data, _ACCEPTED):
-            value = float(data)
+            value = _to_float(data)
         else:
             hint = " (use .item() to get a Python number)" if isinstance(data, np.ndarray) else ""
             raise TypeError(
@@ -128,10 +128,9 @@ class Value:
         self.data = value
         self.grad = 0.0
         self.label = label
-        self.gate = None
-        self._in0 = self._in1 = None
+        self.gate = self._in0 = self._in1 = None
         self._d0 = self._d1 = 0.0
-        self._id = _next_id()
+        self._pending = 0
 
     # -- introspection ------------------------------------------------------------------------
 
@@ -239,25 +238,65 @@ class Value:
         Raises:
             NonFiniteError: a gradient overflowed float64; names the node where it happened.
         """
-        order = topological_order(self)
-        for node in order:
-            if node._in0 is not None:
-                node.grad = 0.0
-        self.grad += 1.0
-        for node in reversed(order):
-            in0 = node._in0
-            if in0 is None:
-                continue
-            upstream = node.grad
-            if not -_INF < upstream < _INF:
-                raise NonFiniteError(
-                    f"the gradient reaching {node!r} is {upstream}: it overflowed float64 "
-                    "during backward. Scale the inputs or the loss down."
-                )
-            in0.grad += upstream * node._d0  # downstream = upstream x local
-            in1 = node._in1
-            if in1 is not None:
-                in1.grad += upstream * node._d1
+        if self._in0 is None:  # a leaf: d self / d self = 1 and nothing else
+            self.grad += 1.0
+            return
+        # Pass 1: count, in each interior node's `_pending`, how many nodes below `self` use
+        # it, and zero its grad. Leaves are never counted nor pushed: they only receive.
+        self.grad = 0.0
+        stack = [self]
+        try:
+            while stack:
+                node = stack.pop()
+                in0 = node._in0
+                assert in0 is not None  # only interior nodes are ever pushed
+                if in0._in0 is not None:
+                    if not in0._pending:  # first use found: visit it
+                        in0.grad = 0.0
+                        stack.append(in0)
+                    in0._pending += 1
+                in1 = node._in1
+                if in1 is not None and in1._in0 is not None:
+                    if not in1._pending:
+                        in1.grad = 0.0
+                        stack.append(in1)
+                    in1._pending += 1
+            # Pass 2, Kahn's algorithm: a node is processed once every node using it has added
+            # its part to node.grad, i.e. when its `_pending` count is back to 0.
+            self.grad = 1.0
+            stack = [self]
+            while stack:
+                node = stack.pop()
+                upstream = node.grad  # complete: every use of node has been processed
+                if not -_INF < upstream < _INF:
+                    raise _grad_overflow(node, upstream)
+                in0 = node._in0
+                assert in0 is not None
+                grad = in0.grad + upstream * node._d0  # downstream = upstream x local, summed
+                if in0._in0 is not None:
+                    in0.grad = grad
+                    in0._pending -= 1
+                    if not in0._pending:
+                        stack.append(in0)
+                elif -_INF < grad < _INF:  # leaves are never popped: check them here
+                    in0.grad = grad
+                else:
+                    raise _grad_overflow(in0, grad)
+                in1 = node._in1
+                if in1 is not None:
+                    grad = in1.grad + upstream * node._d1
+                    if in1._in0 is not None:
+                        in1.grad = grad
+                        in1._pending -= 1
+                        if not in1._pending:
+                            stack.append(in1)
+                    elif -_INF < grad < _INF:
+                        in1.grad = grad
+                    else:
+                        raise _grad_overflow(in1, grad)
+        except BaseException:
+            _reset_counters(self)
+            raise
 
     def zero_grad(self) -> None:
         """Set ``.grad`` to 0.0 on this node and every node it depends on."""
@@ -268,27 +307,93 @@ class Value:
 def topological_order(root: Value) -> list[Value]:
     """Every node ``root`` depends on (itself included), each after all of its inputs.
 
-    Iterative: a stack finds the reachable nodes, then sorting by creation id orders them, since
-    a node's inputs are always made before the node. No recursion, so depth is limited only by
-    memory.
+    Kahn's algorithm, backwards from ``root``: a node is emitted once every node that consumes
+    it has been, then the list is reversed. Iterative, so depth is limited only by memory, and
+    deterministic: the order depends only on the graph's shape.
+    """
+    _count_consumers(root)
+    order = []
+    stack = [root]
+    try:
+        while stack:
+            node = stack.pop()
+            order.append(node)
+            in0 = node._in0
+            if in0 is not None:
+                in0._pending -= 1
+                if not in0._pending:
+                    stack.append(in0)
+                in1 = node._in1
+                if in1 is not None:
+                    in1._pending -= 1
+                    if not in1._pending:
+                        stack.append(in1)
+    except BaseException:
+        _reset_counters(root)
+        raise
+    order.reverse()
+    return order
+
+
+def _count_consumers(root: Value) -> None:
+    """Set each node's ``_pending`` to the number of its uses by nodes below ``root``.
+
+    Depth-first from ``root``: a node is pushed when it is first reached (its count goes from
+    0 to 1) and every further use only counts. (``backward`` has its own copy of this pass
+    that also zeroes grads and skips leaves, which only receive gradient.)
+    """
+    stack = [root]
+    try:
+        while stack:
+            node = stack.pop()
+            in0 = node._in0
+            if in0 is None:
+                continue
+            if not in0._pending:
+                stack.append(in0)
+            in0._pending += 1
+            in1 = node._in1
+            if in1 is not None:
+                if not in1._pending:
+                    stack.append(in1)
+                in1._pending += 1
+    except BaseException:
+        _reset_counters(root)
+        raise
+
+
+def _grad_overflow(node: Value, grad: float) -> NonFiniteError:
+    return NonFiniteError(
+        f"the gradient reaching {node!r} would be {grad}: it overflowed float64 during "
+        "backward. Scale the inputs or the loss down."
+    )
+
+
+def _reset_counters(root: Value) -> None:
+    """Put every ``_pending`` below ``root`` back to 0 after a walk was interrupted.
+
+    The walks rely on all counters being 0 when they start. Only used on the error path, so it
+    keeps it simple: a set of visited nodes.
     """
     seen = {root}
     stack = [root]
     while stack:
         node = stack.pop()
-        in0 = node._in0
-        if in0 is not None:
-            if in0 not in seen:
-                seen.add(in0)
-                stack.append(in0)
-            in1 = node._in1
-            if in1 is not None and in1 not in seen:
-                seen.add(in1)
-                stack.append(in1)
-    return sorted(seen, key=_creation_id)
+        node._pending = 0
+        for parent in node.parents:
+            if parent not in seen:
+                seen.add(parent)
+                stack.append(parent)
 
 
-_creation_id = attrgetter("_id")
+def _to_float(number: object) -> float:
+    """``float(number)``, with an int too large for float64 reported by the engine's policy."""
+    try:
+        return float(number)  # type: ignore[arg-type]  # callers checked _ACCEPTED
+    except OverflowError:
+        raise NonFiniteError(
+            f"{number} is too large for a float64 (the largest is about 1.8e308)"
+        ) from None
 
 
 def _constant(number: Operand) -> Value:
@@ -300,13 +405,14 @@ def _constant(number: Operand) -> Value:
             f"cannot combine a Value with {type(number).__name__} ({number!r}); "
             "use a Value or a real number"
         )
-    return Value(number, label=f"{float(number):g}")
+    value = _to_float(number)
+    return Value(value, label=f"{value:g}")
 
 
 def _as_exponent(exponent: object) -> float:
     if not isinstance(exponent, _ACCEPTED):
         raise TypeError(f"exponent must be a real number or a Value, got {type(exponent).__name__}")
-    n = float(exponent)
+    n = _to_float(exponent)
     if not -_INF < n < _INF:
         raise NonFiniteError(f"exponent must be finite, got {n}")
     return n
@@ -329,8 +435,8 @@ def _unary_gate(op: Op) -> Callable[[Value], Value]:
             out = forward(x)
             (d0,) = local(x, out)
         except (ValueError, ZeroDivisionError, OverflowError) as error:
-            raise _non_finite(op, (x,), f"raised {type(error).__name__}: {error}") from error
-        if not (-_INF < out < _INF and -_INF < d0 < _INF):
+            raise _non_finite(op, (x,), error) from error
+        if not -_INF < out + d0 < _INF and not (-_INF < out < _INF and -_INF < d0 < _INF):
             raise _non_finite(op, (x,), f"= {out} with local derivative {d0}")
         node = _new_node(Value)
         node.data = out
@@ -345,7 +451,7 @@ def _unary_gate(op: Op) -> Callable[[Value], Value]:
         else:  # a plain leaf: nothing recorded
             node.gate = node._in0 = None
             node._d0 = 0.0
-        node._id = _next_id()
+        node._pending = 0
         return node
 
     gate.__name__ = gate.__qualname__ = op.name
@@ -359,19 +465,22 @@ def _binary_gate(op: Op, reflected: bool = False) -> Callable[[Value, Operand], 
 
     def gate(first: Value, second: Operand) -> Value:
         # `reflected` serves `2 * x`: Python calls x.__rmul__(2), the gate computes 2 * x.
-        b = second if second.__class__ is Value else _constant(second)
+        b = second if type(second) is Value else _constant(second)
         a = first
         if reflected:
             a, b = b, a
-        assert isinstance(b, Value)  # for mypy: _constant returned a Value
         x = a.data
         y = b.data
         try:
             out = forward(x, y)
             d0, d1 = local(x, y, out)
         except (ValueError, ZeroDivisionError, OverflowError) as error:
-            raise _non_finite(op, (x, y), f"raised {type(error).__name__}: {error}") from error
-        if not (-_INF < out < _INF and -_INF < d0 < _INF and -_INF < d1 < _INF):
+            raise _non_finite(op, (x, y), error) from error
+        # One range test screens all three numbers: the sum is finite only if each term is.
+        # (A finite sum can still overflow, so a failed screen is confirmed term by term.)
+        if not -_INF < out + d0 + d1 < _INF and not (
+            -_INF < out < _INF and -_INF < d0 < _INF and -_INF < d1 < _INF
+        ):
             raise _non_finite(op, (x, y), f"= {out} with local derivatives ({d0}, {d1})")
         node = _new_node(Value)
         node.data = out
@@ -386,7 +495,7 @@ def _binary_gate(op: Op, reflected: bool = False) -> Callable[[Value, Operand], 
         else:  # a plain leaf: nothing recorded
             node.gate = node._in0 = node._in1 = None
             node._d0 = node._d1 = 0.0
-        node._id = _next_id()
+        node._pending = 0
         return node
 
     gate.__name__ = gate.__qualname__ = f"r{op.name}" if reflected else op.name
@@ -397,11 +506,22 @@ def _binary_gate(op: Op, reflected: bool = False) -> Callable[[Value, Operand], 
 _new_node = object.__new__
 
 
-def _non_finite(op: Op, xs: tuple[float, ...], what: str) -> NonFiniteError:
-    call = f"{op.name}({', '.join(repr(x) for x in xs)})"
+def _non_finite(op: Op, xs: tuple[float, ...], problem: Exception | str) -> NonFiniteError:
+    """The error for an op whose value or local derivative is not a finite real number.
+
+    ``problem`` is the exception the op's rule raised (``math.log(0)`` raises ValueError: a
+    domain error) or a description of the inf/nan it returned (float64 overflow).
+    """
+    args = ", ".join(repr(x) for x in xs)
+    call = f"({args}){op.symbol}" if op.symbol.startswith("**") else f"{op.name}({args})"
+    if isinstance(problem, (ValueError, ZeroDivisionError)):
+        return NonFiniteError(
+            f"{call} is undefined: {op.name} is defined for {op.domain} ({problem})"
+        )
+    what = "overflows float64" if isinstance(problem, OverflowError) else problem
     return NonFiniteError(
-        f"{call} {what}: not a finite real number. {op.name} is defined for {op.domain}; "
-        "if the input is inside that, float64 overflowed: scale the inputs down."
+        f"{call} {what}: float64 overflowed (its largest value is about 1.8e308). "
+        f"{op.name} is defined for {op.domain}; scale the inputs down."
     )
 
 

@@ -13,10 +13,13 @@ Workloads (n = number of ops):
 * ``chain``: y <- y * w, y <- y + w alternately, n times (one shared leaf w, depth n).
 * ``tree``: n/2 products a_i * b_i summed pairwise into one root (depth log2 n).
 
-Python's garbage collector is left enabled, as users have it; each repeat starts after a
-``gc.collect()``. Timing and memory are separate runs (tracemalloc slows the code it watches).
+Python's garbage collector is left enabled, as users have it; each run starts after a
+``gc.collect()`` and frees its graph outside the timed region. The engines take turns within
+each repeat and every cell is a median, so a noisy machine affects them alike. Timing and
+memory are separate runs (tracemalloc slows the code it watches). micrograd's ``backward`` is
+recursive, so on the chain it stops with ``RecursionError``; the table shows that.
 
-Usage: ``python bench/bench_engine.py [--sizes 1000 10000 ...] [--repeats 5]``
+Usage: ``python bench/bench_engine.py [--quick | --sizes 1000 10000 ...] [--repeats N]``
 """
 
 from __future__ import annotations
@@ -133,8 +136,21 @@ def nodes_in(workload: str, n: int) -> int:
 
 # -- measurement ------------------------------------------------------------------------------
 
+DEFAULT_SIZES = [1_000, 10_000, 100_000, 1_000_000]
+QUICK_SIZES = [1_000, 10_000]
+TARGET, AIM = 3.0, 2.0  # the issue's limits for ours/floor (time per op)
+MAX_BYTES_PER_NODE = 400
+
+Cell = dict[str, "float | str"]
+
+
+def default_repeats(n: int) -> int:
+    """Timing runs per cell: many for small graphs (cheap, noisier), 3 for a million ops."""
+    return 3 if n >= 1_000_000 else 5 if n >= 100_000 else 11 if n >= 10_000 else 31
+
 
 def time_once(fn: Workload, n: int) -> float:
+    """Seconds for one build + backward; the result is freed outside the timed region."""
     gc.collect()
     start = time.perf_counter()
     result = fn(n)
@@ -156,72 +172,125 @@ def memory_once(fn: Workload, n: int) -> tuple[int, int]:
     return held, peak
 
 
+def measure(
+    engines: dict[str, dict[str, Workload]], workload: str, n: int, repeats: int
+) -> dict[str, Cell]:
+    """One table row. Engines take turns within each repeat, so that a noisy neighbour on a
+    shared machine slows all of them alike; each cell is the median of its runs."""
+    times: dict[str, list[float]] = {name: [] for name in engines}
+    failed: dict[str, str] = {}
+    for _ in range(repeats):
+        for name, table in engines.items():
+            if name in failed:
+                continue
+            try:
+                times[name].append(time_once(table[workload], n))
+            except RecursionError:
+                failed[name] = "RecursionError"
+    row: dict[str, Cell] = {}
+    nodes = nodes_in(workload, n)
+    for name, table in engines.items():
+        if name in failed:
+            row[name] = {"ns": failed[name], "bpn": "-", "peak": "-"}
+            continue
+        held, peak = memory_once(table[workload], n)
+        row[name] = {
+            "ns": statistics.median(times[name]) / n * 1e9,
+            "bpn": held / nodes,
+            "peak": peak / 1e6,
+        }
+    return row
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000, 1_000_000])
-    parser.add_argument("--repeats", type=int, default=5, help="timing runs per cell (median)")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=None, help="ops per graph")
+    parser.add_argument("--quick", action="store_true", help=f"sizes {QUICK_SIZES}, fewer runs")
+    parser.add_argument(
+        "--repeats", type=int, default=None, help="timing runs per cell (default: by size)"
+    )
+    parser.add_argument("--no-micrograd", action="store_true", help="skip micrograd")
     args = parser.parse_args()
+    sizes = args.sizes or (QUICK_SIZES if args.quick else DEFAULT_SIZES)
 
     engines: dict[str, dict[str, Workload]] = {
         "floor": {"chain": floor_chain, "tree": floor_tree},
         "ours": {"chain": chain_of(Value), "tree": tree_of(Value)},
     }
-    try:
-        from micrograd.engine import Value as MicrogradValue
+    if not args.no_micrograd:
+        try:
+            from micrograd.engine import Value as MicrogradValue
+        except ImportError:
+            print("micrograd not installed (pip install micrograd==0.1.0): its columns show -")
+        else:
+            engines["micrograd"] = {
+                "chain": chain_of(MicrogradValue),
+                "tree": tree_of(MicrogradValue),
+            }
+    for table in engines.values():  # warm up: imports, caches, specialised bytecode
+        for fn in table.values():
+            fn(200)  # shallow enough for micrograd's recursion
 
-        engines["micrograd"] = {"chain": chain_of(MicrogradValue), "tree": tree_of(MicrogradValue)}
-    except ImportError:
-        print("micrograd not installed (pip install micrograd==0.1.0): its columns are skipped")
-
-    print(f"Python {sys.version.split()[0]}, gc enabled, median of {args.repeats} runs")
-    header = (
-        f"{'workload':<8} {'ops':>9} | {'floor ns/op':>11} {'ours ns/op':>10} {'ours/floor':>10} "
-        f"{'mg ns/op':>10} {'mg/floor':>8} | {'floor B/node':>12} {'ours B/node':>11} "
-        f"{'mg B/node':>9} | {'floor peak MB':>13} {'ours peak MB':>12} {'mg peak MB':>10}"
-    )
-    print(header)
-    print("-" * len(header))
+    runs = "median of --repeats" if args.repeats else "median of 31/11/5/3 runs by size"
+    print(f"Python {sys.version.split()[0]}, gc enabled (thresholds {gc.get_threshold()}), {runs}")
+    print(f"target: ours/floor <= {TARGET:g}x (aim {AIM:g}x), <= {MAX_BYTES_PER_NODE} B/node")
+    print(HEADER)
+    print("-" * len(HEADER.splitlines()[0]))
+    verdicts = []
     for workload in ("chain", "tree"):
-        for n in args.sizes:
-            row: dict[str, dict[str, float | str]] = {}
-            for name, table in engines.items():
-                fn = table[workload]
-                try:
-                    times = [time_once(fn, n) for _ in range(args.repeats)]
-                    held, peak = memory_once(fn, n)
-                except RecursionError:
-                    row[name] = {"ns": "Recursion", "bpn": "-", "peak": "-"}
-                    continue
-                nodes = nodes_in(workload, n)
-                row[name] = {
-                    "ns": statistics.median(times) / n * 1e9,
-                    "bpn": held / nodes,
-                    "peak": peak / 1e6,
-                }
-            print(_format_row(workload, n, row))
-            sys.stdout.flush()
+        for n in sizes:
+            repeats = args.repeats or (
+                max(1, default_repeats(n) // 2) if args.quick else default_repeats(n)
+            )
+            row = measure(engines, workload, n, repeats)
+            print(_format_row(workload, n, row), flush=True)
+            verdicts.append(_verdict(workload, n, row))
+    print()
+    print("\n".join(verdicts))
+
+
+HEADER = (
+    f"{'workload':<8} {'ops':>9} | {'floor':>7} {'ours':>7} {'ours/fl':>7} {'mg':>7} "
+    f"{'mg/fl':>14} | {'floor':>5} {'ours':>5} {'mg':>5} | {'floor':>6} {'ours':>6} {'mg':>6}\n"
+    f"{'':<8} {'':>9} | {'ns per op':^47} | {'bytes/node':^17} | {'peak MB':^20}"
+)
 
 
 def _fmt(value: float | str, spec: str) -> str:
     return format(value, spec) if isinstance(value, float) else str(value)
 
 
-def _ratio(row: dict[str, dict[str, float | str]], name: str) -> str:
-    cell = row.get(name, {}).get("ns")
+def _ratio(row: dict[str, Cell], name: str) -> str:
+    cell = row.get(name, {}).get("ns", "-")
     base = row["floor"]["ns"]
     if isinstance(cell, float) and isinstance(base, float):
         return f"{cell / base:.2f}x"
-    return "-" if cell is None else str(cell)
+    return str(cell)
 
 
-def _format_row(workload: str, n: int, row: dict[str, dict[str, float | str]]) -> str:
-    empty: dict[str, float | str] = {"ns": "-", "bpn": "-", "peak": "-"}
+def _format_row(workload: str, n: int, row: dict[str, Cell]) -> str:
+    empty: Cell = {"ns": "-", "bpn": "-", "peak": "-"}
     fl, ours, mg = row["floor"], row["ours"], row.get("micrograd", empty)
+    mg_ns = _fmt(mg["ns"], ".0f") if isinstance(mg["ns"], float) else "-"
     return (
-        f"{workload:<8} {n:>9} | {_fmt(fl['ns'], '.0f'):>11} {_fmt(ours['ns'], '.0f'):>10} "
-        f"{_ratio(row, 'ours'):>10} {_fmt(mg['ns'], '.0f'):>10} {_ratio(row, 'micrograd'):>8} | "
-        f"{_fmt(fl['bpn'], '.0f'):>12} {_fmt(ours['bpn'], '.0f'):>11} {_fmt(mg['bpn'], '.0f'):>9} | "
-        f"{_fmt(fl['peak'], '.1f'):>13} {_fmt(ours['peak'], '.1f'):>12} {_fmt(mg['peak'], '.1f'):>10}"
+        f"{workload:<8} {n:>9} | {_fmt(fl['ns'], '.0f'):>7} {_fmt(ours['ns'], '.0f'):>7} "
+        f"{_ratio(row, 'ours'):>7} {mg_ns:>7} {_ratio(row, 'micrograd'):>14} | "
+        f"{_fmt(fl['bpn'], '.0f'):>5} {_fmt(ours['bpn'], '.0f'):>5} {_fmt(mg['bpn'], '.0f'):>5} | "
+        f"{_fmt(fl['peak'], '.1f'):>6} {_fmt(ours['peak'], '.1f'):>6} {_fmt(mg['peak'], '.1f'):>6}"
+    )
+
+
+def _verdict(workload: str, n: int, row: dict[str, Cell]) -> str:
+    ours, floor = row["ours"], row["floor"]
+    if not isinstance(ours["ns"], float) or not isinstance(floor["ns"], float):
+        return f"{workload} {n}: ours failed ({ours['ns']})"
+    ratio = ours["ns"] / floor["ns"]
+    bpn = ours["bpn"]
+    time_ok = "meets aim" if ratio <= AIM else "meets target" if ratio <= TARGET else "MISSES"
+    mem_ok = isinstance(bpn, float) and bpn <= MAX_BYTES_PER_NODE
+    return (
+        f"{workload} {n:>9}: {ratio:.2f}x floor ({time_ok} {TARGET:g}x), "
+        f"{_fmt(bpn, '.0f')} B/node ({'ok' if mem_ok else 'OVER'} <= {MAX_BYTES_PER_NODE})"
     )
 
 
