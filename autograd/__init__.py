@@ -20,6 +20,7 @@ from autograd.gradcheck import (
 )
 from autograd.ops import OPS, Op, power
 from autograd.value import (
+    BackwardStep,
     NonFiniteError,
     Value,
     apply,
@@ -30,6 +31,7 @@ from autograd.value import (
 
 __all__ = [
     "OPS",
+    "BackwardStep",
     "GateMismatch",
     "GradcheckError",
     "NonFiniteError",

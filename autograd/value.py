@@ -34,7 +34,7 @@ import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
-from typing import Union
+from typing import NamedTuple, Union
 
 import numpy as np
 
@@ -224,11 +224,16 @@ class Value:
 
     # -- backprop -----------------------------------------------------------------------------
 
-    def backward(self) -> None:
+    def backward(self, on_step: Callable[[BackwardStep], None] | None = None) -> None:
         """Fill ``.grad`` of every node this one depends on with d self / d node.
 
         Seeds ``self`` with 1.0, then visits the graph in reverse topological order applying
         ``parent.grad += node.grad * local`` on every edge.
+
+        ``on_step``, if given, is called after each gate has sent its gradient to its inputs,
+        with a :class:`BackwardStep` (the gate, its upstream gradient, local and downstream
+        gradients). The graph is in the engine's real partial state at that moment: this is how
+        ``viz.step`` shows the backward pass one gate at a time.
 
         Accumulation, as in PyTorch: leaves (inputs, parameters, constants) *add* the new
         gradient to what ``.grad`` already holds, so calling ``backward`` twice doubles them;
@@ -272,7 +277,8 @@ class Value:
                     raise _grad_overflow(node, upstream)
                 in0 = node._in0
                 assert in0 is not None
-                grad = in0.grad + upstream * node._d0  # downstream = upstream x local, summed
+                down0 = upstream * node._d0  # downstream = upstream x local
+                grad = in0.grad + down0  # ... added to what other uses sent
                 if in0._in0 is not None:
                     in0.grad = grad
                     in0._pending -= 1
@@ -284,7 +290,8 @@ class Value:
                     raise _grad_overflow(in0, grad)
                 in1 = node._in1
                 if in1 is not None:
-                    grad = in1.grad + upstream * node._d1
+                    down1 = upstream * node._d1
+                    grad = in1.grad + down1
                     if in1._in0 is not None:
                         in1.grad = grad
                         in1._pending -= 1
@@ -294,6 +301,9 @@ class Value:
                         in1.grad = grad
                     else:
                         raise _grad_overflow(in1, grad)
+                if on_step is not None:
+                    downstream = (down0,) if in1 is None else (down0, down1)
+                    on_step(BackwardStep(node, upstream, node.local_grads, downstream))
         except BaseException:
             _reset_counters(self)
             raise
@@ -302,6 +312,15 @@ class Value:
         """Set ``.grad`` to 0.0 on this node and every node it depends on."""
         for node in topological_order(self):
             node.grad = 0.0
+
+
+class BackwardStep(NamedTuple):
+    """One gate's work during ``backward``: ``downstream[i] = upstream * local_grads[i]``."""
+
+    gate: Value
+    upstream: float
+    local_grads: tuple[float, ...]
+    downstream: tuple[float, ...]
 
 
 def topological_order(root: Value) -> list[Value]:

@@ -15,6 +15,7 @@ True
 
 from viz.diagram import MAX_NODES, Diagram, draw
 from viz.render import RenderError, available_renderers, render
+from viz.stepper import Frame, Stepper, step
 from viz.style import DrawOptions, escape, format_number
 from viz.trace import Trace, TraceEdge, TraceNode, trace
 
@@ -22,7 +23,9 @@ __all__ = [
     "MAX_NODES",
     "Diagram",
     "DrawOptions",
+    "Frame",
     "RenderError",
+    "Stepper",
     "Trace",
     "TraceEdge",
     "TraceNode",
@@ -31,5 +34,6 @@ __all__ = [
     "escape",
     "format_number",
     "render",
+    "step",
     "trace",
 ]

@@ -27,7 +27,7 @@ from pathlib import Path
 
 #: File suffixes ``save`` understands, and the Graphviz format each one asks for.
 FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot"}
-BUNDLED_FORMATS = frozenset({"svg", "png"})
+BUNDLED_FORMATS = frozenset({"svg", "png", "json"})
 BUNDLED_PROGRAM = "graphviz-pure"
 RENDER_TIMEOUT_SECONDS = 120
 ENV_VAR = "BACKPROP_LAB_RENDERER"

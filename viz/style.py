@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import graphviz
 
+from viz.layout import Layout
 from viz.trace import Trace, TraceEdge, TraceNode
 
 FORWARD_COLOR = "#2e7d32"  # green: forward values
@@ -106,7 +107,9 @@ class _Styler:
     def number(self, x: float) -> str:
         return format_number(x, self.options.precision)
 
-    def forward(self, x: float) -> str:
+    def forward(self, x: float | None) -> str:
+        if x is None:
+            return _font(UNKNOWN, UNKNOWN_COLOR)
         return _font(escape(self.number(x)), FORWARD_COLOR)
 
     def gradient(self, x: float | None) -> str:
@@ -114,15 +117,15 @@ class _Styler:
             return _font(UNKNOWN, UNKNOWN_COLOR)
         return _font(escape(self.number(x)), GRADIENT_COLOR)
 
-    def edge_label(self, edge: TraceEdge) -> str:
+    def edge_label(self, edge: TraceEdge, chain: bool) -> str:
         lines = [self.forward(edge.data)]
         if self.options.grads:
-            if self.options.chain and edge.upstream is not None and edge.downstream is not None:
-                chain = (
+            if chain and edge.upstream is not None and edge.downstream is not None:
+                text = (
                     f"{self.number(edge.upstream)} × {self.number(edge.local)} "
                     f"= {self.number(edge.downstream)}"
                 )
-                lines.append(_font(escape(chain), GRADIENT_COLOR))
+                lines.append(_font(escape(text), GRADIENT_COLOR))
             else:
                 lines.append(self.gradient(edge.downstream))
         return _html(*lines)
@@ -134,29 +137,48 @@ class _Styler:
         return _html(*lines)
 
     def fan_in_sum(self, node: TraceNode, edges: Sequence[TraceEdge]) -> str | None:
-        """``-3.00 + 4.00 = 1.00`` for a value used more than once (the copy gate adds)."""
+        """``-3.00 + 4.00 = 1.00`` for a value used more than once (the copy gate adds).
+
+        While the backward pass is under way the terms not yet sent show as ``?``:
+        ``-3.00 + ?`` is a gradient half accumulated.
+        """
         if not self.options.grads or len(edges) < 2:
             return None
-        if node.grad is None or any(edge.downstream is None for edge in edges):
+        if all(edge.downstream is None for edge in edges):
             return _font(f"Σ {UNKNOWN}", UNKNOWN_COLOR, 10)
-        terms = " + ".join(self.number(edge.downstream or 0.0) for edge in edges)
-        return _font(escape(f"{terms} = {self.number(node.grad)}"), GRADIENT_COLOR, 10)
+        terms = " + ".join(
+            UNKNOWN if edge.downstream is None else self.number(edge.downstream) for edge in edges
+        )
+        total = UNKNOWN if node.grad is None else self.number(node.grad)
+        return _font(escape(f"{terms} = {total}"), GRADIENT_COLOR, 10)
 
 
-def _add_trace(graph: graphviz.Digraph, trace: Trace, styler: _Styler, prefix: str) -> None:
+HIGHLIGHT_FILL = "#fff59d"  # the gate a step-through frame is about
+
+
+def _add_trace(
+    graph: graphviz.Digraph,
+    trace: Trace,
+    styler: _Styler,
+    prefix: str,
+    layout: Layout | None = None,
+) -> None:
     outgoing: dict[str, list[TraceEdge]] = {node.id: [] for node in trace.nodes}
     for edge in trace.edges:
         outgoing[edge.source].append(edge)
 
     for node in trace.nodes:
         name = prefix + node.id
+        attrs: dict[str, str] = layout.node_attrs(name) if layout else {}
+        if node.id == trace.highlight:
+            attrs.update(style="filled", fillcolor=HIGHLIGHT_FILL, penwidth="2")
         fan_in = styler.fan_in_sum(node, outgoing[node.id])
         if node.is_leaf:
-            text = escape(node.label if node.label else styler.number(node.data))
+            text = escape(node.label if node.label else styler.number(node.value.data))
             label = _html(text, fan_in) if fan_in else _html(text)
-            graph.node(name, label=label, shape="plaintext")
+            graph.node(name, label=label, shape="plaintext", **attrs)
             continue
-        attrs = {"tooltip": graphviz.escape(f"{node.op}: {node.formula}")}
+        attrs["tooltip"] = graphviz.escape(f"{node.op}: {node.formula}")
         if fan_in is not None:
             attrs["xlabel"] = _html(fan_in)
         elif node.label and node is not trace.root:
@@ -165,29 +187,51 @@ def _add_trace(graph: graphviz.Digraph, trace: Trace, styler: _Styler, prefix: s
             attrs["xlabel"] = _html(_font(escape(node.label), "#000000", 11))
         graph.node(name, label=_html(escape(node.symbol)), shape="circle", **attrs)
 
+    seen: dict[tuple[str, str], int] = {}
     for edge in trace.edges:
-        graph.edge(prefix + edge.source, prefix + edge.target, label=styler.edge_label(edge))
+        tail, head = prefix + edge.source, prefix + edge.target
+        chain = styler.options.chain or edge.target == trace.highlight
+        attrs = layout.edge_attrs(tail, head, seen) if layout else {}
+        graph.edge(tail, head, label=styler.edge_label(edge, chain), **attrs)
 
     # The output: an edge out of the root carrying its value and the seed gradient.
     out = prefix + "out"
     root = trace.root
     out_text = root.label if root.label and not root.is_leaf else ""
-    graph.node(out, label=_html(escape(out_text)) if out_text else '""', shape="plaintext")
-    graph.edge(prefix + root.id, out, label=styler.output_label(root))
+    out_attrs = layout.node_attrs(out) if layout else {}
+    graph.node(
+        out, label=_html(escape(out_text)) if out_text else '""', shape="plaintext", **out_attrs
+    )
+    attrs = layout.edge_attrs(prefix + root.id, out, seen) if layout else {}
+    graph.edge(prefix + root.id, out, label=styler.output_label(root), **attrs)
 
 
 def to_dot(
-    traces: Sequence[Trace], options: DrawOptions, titles: Sequence[str] | None = None
+    traces: Sequence[Trace],
+    options: DrawOptions,
+    titles: Sequence[str] | None = None,
+    layout: Layout | None = None,
 ) -> graphviz.Digraph:
-    """DOT for one trace, or several side by side (each in a titled cluster)."""
+    """DOT for one trace, or several side by side (each in a titled cluster).
+
+    With a ``layout`` (one trace only) every node and edge is pinned where that layout put it,
+    so a sequence of frames of the same graph never moves (see :mod:`viz.layout`).
+    """
     graph = graphviz.Digraph("backprop")
     graph.attr(rankdir=options.rankdir, fontname="Helvetica", nodesep="0.35", ranksep="0.9")
     graph.attr("node", fontname="Helvetica", fontsize="14", width="0.5", height="0.5")
     graph.attr("edge", fontname="Helvetica", fontsize="11", arrowsize="0.7")
     styler = _Styler(options)
     if len(traces) == 1 and not titles:
-        _add_trace(graph, traces[0], styler, prefix="")
+        trace = traces[0]
+        if trace.caption is not None:
+            graph.attr(label=_html(escape(trace.caption)), labelloc="t", fontsize="14")
+        if layout is not None:
+            graph.attr(**layout.graph_attrs())
+        _add_trace(graph, trace, styler, prefix="", layout=layout)
         return graph
+    if layout is not None:
+        raise ValueError("a pinned layout is for one graph, not a sheet of several")
     for index, trace in enumerate(traces):
         with graph.subgraph(name=f"cluster_{index}") as cluster:
             if titles:

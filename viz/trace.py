@@ -23,13 +23,14 @@ class TraceNode:
     """One node of the graph as a diagram sees it.
 
     ``grad`` is ``None`` while the gradient is not yet known (before ``backward``, or in a
-    frame before the backward pass has reached the node): never shown as 0.
+    frame before the backward pass has reached the node): never shown as 0. Likewise ``data``
+    is ``None`` in a forward-pass frame before the node has been computed.
     """
 
     id: str
     value: Value
     label: str
-    data: float
+    data: float | None
     grad: float | None
     op: str
     symbol: str
@@ -47,7 +48,7 @@ class TraceEdge:
     source: str
     target: str
     index: int
-    data: float
+    data: float | None
     local: float
     upstream: float | None
     downstream: float | None
@@ -55,11 +56,18 @@ class TraceEdge:
 
 @dataclass(frozen=True)
 class Trace:
-    """Nodes in topological order (inputs before the gates that use them) and their edges."""
+    """Nodes in topological order (inputs before the gates that use them) and their edges.
+
+    ``highlight`` names the node a step-through frame is about (drawn highlighted, with
+    ``upstream x local = downstream`` on its input edges) and ``caption`` says what happens in
+    that step; both are ``None`` in a plain diagram.
+    """
 
     nodes: tuple[TraceNode, ...]
     edges: tuple[TraceEdge, ...]
     root: TraceNode
+    highlight: str | None = None
+    caption: str | None = None
 
     def outgoing(self, node_id: str) -> list[TraceEdge]:
         """Edges leaving ``node_id``: more than one means the value is used more than once."""

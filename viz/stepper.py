@@ -1,0 +1,383 @@
+"""``viz.step``: watch a computation happen, one node forward and one gate backward at a time.
+
+The frames are made from the engine's own work, never re-derived here:
+
+* forward frames reveal the nodes' values in topological order (inputs before the gates that
+  use them), one node per frame;
+* backward frames come from ``root.backward(on_step=...)``: the engine calls back after each
+  gate has sent its gradient to its inputs, with that gate's upstream, local and downstream
+  gradients, and the frame records every node's ``grad`` as the engine holds it at that moment.
+  So a value used twice shows its gradient accumulating (``-4.00 + ?``, then
+  ``-4.00 + 3.00 = -1.00``), and the last frame is exactly what ``backward()`` produces.
+
+All frames share one pinned layout (:mod:`viz.layout`), so nothing moves from frame to frame.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, overload
+
+from autograd import BackwardStep, Value, topological_order
+from viz.diagram import Diagram
+from viz.layout import compute_layout
+from viz.player import player_html
+from viz.render import RenderError, choose_renderer, render, write_atomically
+from viz.style import DrawOptions, format_number, to_dot
+from viz.trace import Trace, TraceEdge, TraceNode, trace
+
+#: Stepping through more nodes than this is refused by default: one frame per node and gate.
+MAX_STEP_NODES = 300
+
+_INFIX = {"+", "-", "*", "/", "**"}
+
+
+class Frame(Diagram):
+    """One frame of a step-through: a diagram plus what happened in this step.
+
+    Attributes:
+        index: position in the sequence, from 0.
+        kind: ``"forward"`` or ``"backward"``.
+        caption: one line saying what this step did.
+        node: the node this frame is about (computed, or the gate sending gradient back).
+        values: each node's forward value as shown in this frame (``None``: not computed yet),
+            keyed by node id (``"n0"``, ... in topological order).
+        grads: each node's ``grad`` as the engine held it after this step (``None`` in forward
+            frames, before any gradient exists), keyed like ``values``.
+        trace: the :class:`~viz.trace.Trace` the frame is drawn from.
+    """
+
+    def __init__(
+        self,
+        source: str,
+        *,
+        index: int,
+        kind: str,
+        caption: str,
+        node: Value,
+        values: dict[str, float | None],
+        grads: dict[str, float | None],
+        trace: Trace,
+    ) -> None:
+        super().__init__(source)
+        self.index = index
+        self.kind = kind
+        self.caption = caption
+        self.node = node
+        self.values = values
+        self.grads = grads
+        self.trace = trace
+
+    def __repr__(self) -> str:
+        return f"<Frame {self.index} ({self.kind}): {self.caption}>"
+
+
+class Stepper(Sequence[Frame]):
+    """The frames of one computation: ``len()``, indexing, iteration, saving and a player.
+
+    In Jupyter it shows as a player: a slider widget when ``ipywidgets`` is installed,
+    otherwise the same self-contained HTML player that :meth:`save_html` writes.
+    """
+
+    def __init__(self, frames: list[Frame], title: str) -> None:
+        self._frames = frames
+        self.title = title
+
+    def __len__(self) -> int:
+        return len(self._frames)
+
+    @overload
+    def __getitem__(self, index: int) -> Frame: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Frame]: ...
+
+    def __getitem__(self, index: int | slice) -> Frame | list[Frame]:
+        return self._frames[index]
+
+    def __iter__(self) -> Iterator[Frame]:
+        return iter(self._frames)
+
+    def __repr__(self) -> str:
+        forward = sum(frame.kind == "forward" for frame in self._frames)
+        return (
+            f"<Stepper: {len(self)} frames ({forward} forward, {len(self) - forward} backward); "
+            ".save_html('steps.html'), .save_frames('frames/')>"
+        )
+
+    # -- files --------------------------------------------------------------------------------
+
+    def save_frames(
+        self, directory: str | Path, formats: Sequence[str] | None = None
+    ) -> list[Path]:
+        """Write every frame as ``frame_001.svg``, ``frame_002.svg``, ... into ``directory``.
+
+        ``formats`` defaults to SVG, plus PDF pages (``frame_001.pdf``, ...) when the system
+        Graphviz is there to make them. Every file is rendered before the first is written,
+        and each is written atomically, so a failure leaves no partial set behind.
+        """
+        if formats is None:
+            formats = ["svg"]
+            try:
+                choose_renderer("pdf")
+                formats.append("pdf")
+            except RenderError:
+                pass  # no PDF renderer here: SVG only, as documented
+        for fmt in formats:
+            if fmt not in ("svg", "png", "pdf"):
+                raise ValueError(f"frame formats are svg, png and pdf, not {fmt!r}")
+            choose_renderer(fmt)  # fail before rendering anything
+        width = max(3, len(str(len(self))))
+        rendered = []
+        for frame in self._frames:
+            for fmt in formats:
+                data = frame.svg().encode("utf-8") if fmt == "svg" else render(frame.source, fmt)
+                name = f"frame_{frame.index + 1:0{width}d}.{fmt}"
+                rendered.append((Path(directory) / name, data))
+        for path, data in rendered:
+            write_atomically(path, data)
+        return [path for path, _ in rendered]
+
+    def html(self) -> str:
+        """The self-contained HTML player (all frames inline as SVG, no external resources)."""
+        return player_html(
+            [frame.svg() for frame in self._frames],
+            [frame.caption for frame in self._frames],
+            self.title,
+        )
+
+    def save_html(self, path: str | Path) -> Path:
+        """Write the player to one self-contained HTML file (works offline, from a USB stick)."""
+        target = Path(path)
+        write_atomically(target, self.html().encode("utf-8"))
+        return target
+
+    # -- Jupyter ------------------------------------------------------------------------------
+
+    def _repr_html_(self) -> str:
+        return self.html()
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import HTML, display
+
+        try:
+            import ipywidgets as widgets
+        except ImportError:
+            display(HTML(self.html()))
+            return
+        svgs = [frame.svg() for frame in self._frames]
+        slider = widgets.IntSlider(
+            value=0, min=0, max=len(self) - 1, description="step", continuous_update=True
+        )
+        play = widgets.Play(value=0, min=0, max=len(self) - 1, interval=900)
+        widgets.jslink((play, "value"), (slider, "value"))
+        caption = widgets.Label(value=self._frames[0].caption)
+        picture = widgets.HTML(value=svgs[0])
+
+        def show(change: dict[str, Any]) -> None:
+            index = change["new"]
+            caption.value = self._frames[index].caption
+            picture.value = svgs[index]
+
+        slider.observe(show, names="value")
+        display(widgets.VBox([widgets.HBox([play, slider]), caption, picture]))
+
+
+def step(
+    root: Value,
+    *,
+    grads: bool = True,
+    rankdir: str = "LR",
+    precision: int = 2,
+    chain: bool = False,
+    max_nodes: int = MAX_STEP_NODES,
+) -> Stepper:
+    """Step through the computation of ``root``: forward node by node, then backward gate by
+    gate, one :class:`Frame` per step.
+
+    This runs the backward pass itself, from a clean state: it calls ``root.zero_grad()`` and
+    then ``root.backward()``, recording every step. Afterwards the graph holds exactly the
+    gradients one ``backward()`` gives. With ``grads=False`` only the forward frames are made
+    and the gradients are left alone.
+
+    The draw options are those of :func:`viz.draw`.
+    """
+    if not isinstance(root, Value):
+        raise TypeError(f"step() takes a Value, got {type(root).__name__}")
+    options = DrawOptions(grads=grads, rankdir=rankdir, precision=precision, chain=chain)
+    order = topological_order(root)
+    if len(order) > max_nodes:
+        raise ValueError(
+            f"this graph has {len(order)} nodes, and stepping makes a frame per node and per "
+            f"gate; over {max_nodes} nodes is too many to follow. Step through a smaller "
+            "graph, or pass max_nodes= to force."
+        )
+    steps: list[tuple[BackwardStep, dict[int, float]]] = []
+    if grads:
+        root.zero_grad()
+
+        def record(backward_step: BackwardStep) -> None:
+            steps.append((backward_step, {id(node): node.grad for node in order}))
+
+        root.backward(on_step=record)
+
+    full = trace(root) if grads else trace(root, known=())
+    ids = {id(node.value): node.id for node in full.nodes}
+    states = [_forward_state(full, order, k, options) for k in range(len(order))]
+    states += [_backward_state(full, steps, j, ids, options) for j in range(len(steps))]
+
+    # One layout for every frame: the widest labels (everything known, chain form everywhere)
+    # and the longest caption, so nothing in any frame needs more room than it has.
+    longest = max((state.caption or "" for state in states), key=len)
+    widest = dataclasses.replace(full, caption=longest, highlight=None)
+    widest_options = dataclasses.replace(options, chain=grads)
+    layout = compute_layout(to_dot([widest], widest_options).source)
+
+    frames = []
+    for index, state in enumerate(states):
+        source = to_dot([state], options, layout=layout).source
+        kind = "forward" if index < len(order) else "backward"
+        node = order[index] if kind == "forward" else steps[index - len(order)][0].gate
+        frames.append(
+            Frame(
+                source,
+                index=index,
+                kind=kind,
+                caption=state.caption or "",
+                node=node,
+                values={n.id: n.data for n in state.nodes},
+                grads={n.id: _engine_grad(n, steps, index - len(order)) for n in state.nodes},
+                trace=state,
+            )
+        )
+    return Stepper(frames, title=_describe(full.root, options))
+
+
+def _engine_grad(
+    node: TraceNode, steps: list[tuple[BackwardStep, dict[int, float]]], backward_index: int
+) -> float | None:
+    """The engine's ``grad`` of ``node`` after backward step ``backward_index`` (None before
+    the backward pass starts)."""
+    if backward_index < 0:
+        return None
+    return steps[backward_index][1][id(node.value)]
+
+
+def _name(node: TraceNode, options: DrawOptions) -> str:
+    if node.label:
+        return node.label
+    return format_number(node.value.data, options.precision)
+
+
+def _describe(node: TraceNode, options: DrawOptions) -> str:
+    return node.label or f"{node.op or 'value'} = {format_number(node.value.data, 2)}"
+
+
+def _formula(node: TraceNode, inputs: list[TraceNode], options: DrawOptions) -> str:
+    """``x + y``, ``exp(a)``, ``a**2``... with the inputs' names (or values)."""
+    args = [_name(n, options) for n in inputs]
+    symbol = node.symbol
+    if symbol in _INFIX and len(args) == 2:
+        return f"{args[0]} {symbol} {args[1]}"
+    if symbol == "-" and len(args) == 1:
+        return f"-{args[0]}"
+    if symbol.startswith("**"):
+        return f"{args[0]}{symbol}"
+    if symbol == "1/x":
+        return f"1/{args[0]}"
+    return f"{symbol}({', '.join(args)})"
+
+
+def _inputs(full: Trace, node_id: str) -> list[TraceNode]:
+    by_id = {n.id: n for n in full.nodes}
+    edges = sorted((e for e in full.edges if e.target == node_id), key=lambda e: e.index)
+    return [by_id[e.source] for e in edges]
+
+
+def _forward_state(full: Trace, order: list[Value], k: int, options: DrawOptions) -> Trace:
+    """Frame k of the forward pass: nodes 0..k have their values, nothing has a gradient."""
+    shown = {n.id for n in full.nodes[: k + 1]}
+    current = full.nodes[k]
+    nodes = tuple(
+        dataclasses.replace(n, data=n.data if n.id in shown else None, grad=None)
+        for n in full.nodes
+    )
+    edges = tuple(
+        dataclasses.replace(
+            e, data=e.data if e.source in shown else None, upstream=None, downstream=None
+        )
+        for e in full.edges
+    )
+    value = format_number(current.value.data, options.precision)
+    if current.is_leaf:
+        what = f"constant {value}" if current.label == value else f"input {current.label} = {value}"
+        if not current.label:
+            what = f"constant {value}"
+    else:
+        what = f"{_formula(current, _inputs(full, current.id), options)} = {value}"
+        if current.label:
+            what = f"{current.label} = {what}"
+    caption = f"forward {k + 1}/{len(order)}: {what}"
+    root = next(n for n in nodes if n.id == full.root.id)
+    return Trace(nodes, edges, root, highlight=current.id, caption=caption)
+
+
+def _backward_state(
+    full: Trace,
+    steps: list[tuple[BackwardStep, dict[int, float]]],
+    j: int,
+    ids: dict[int, str],
+    options: DrawOptions,
+) -> Trace:
+    """Frame j of the backward pass: gates 0..j have sent their gradients back.
+
+    Every number comes from the engine: a processed gate's edges carry the upstream, local and
+    downstream gradients of its :class:`~autograd.BackwardStep`; a node's gradient is shown
+    once every gate that uses it has sent its part (the root's is the seed, 1).
+    """
+    sent: dict[tuple[str, int], tuple[float, float, float]] = {}
+    for backward_step, _ in steps[: j + 1]:
+        gate_id = ids[id(backward_step.gate)]
+        for index, (local, down) in enumerate(
+            zip(backward_step.local_grads, backward_step.downstream, strict=True)
+        ):
+            sent[(gate_id, index)] = (backward_step.upstream, local, down)
+    snapshot = steps[j][1]
+
+    def edge(e: TraceEdge) -> TraceEdge:
+        if (e.target, e.index) not in sent:
+            return dataclasses.replace(e, upstream=None, downstream=None)
+        upstream, local, down = sent[(e.target, e.index)]
+        return dataclasses.replace(e, upstream=upstream, local=local, downstream=down)
+
+    edges = tuple(edge(e) for e in full.edges)
+    complete = {n.id for n in full.nodes}
+    for e in edges:
+        if e.downstream is None:
+            complete.discard(e.source)  # some use of this node has not sent its part yet
+    nodes = tuple(
+        dataclasses.replace(n, grad=snapshot[id(n.value)] if n.id in complete else None)
+        for n in full.nodes
+    )
+    gate_step = steps[j][0]
+    gate_id = ids[id(gate_step.gate)]
+    gate = next(n for n in full.nodes if n.id == gate_id)
+
+    def number(x: float) -> str:
+        return format_number(x, options.precision)
+
+    parts = [
+        f"{number(gate_step.upstream)} × {number(local)} = {number(down)} to {_name(n, options)}"
+        for n, local, down in zip(
+            _inputs(full, gate_id), gate_step.local_grads, gate_step.downstream, strict=True
+        )
+    ]
+    label = f"{gate.label} = " if gate.label else ""
+    caption = (
+        f"backward {j + 1}/{len(steps)}: {label}{gate.symbol} gate sends upstream × local: "
+        + "; ".join(parts)
+    )
+    root = next(n for n in nodes if n.id == full.root.id)
+    return Trace(nodes, edges, root, highlight=gate_id, caption=caption)
