@@ -6,7 +6,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from autograd import Value, topological_order
+from autograd import Value
+from viz.focus import Grouping, with_groups
+from viz.focus import around as focus_around
 from viz.render import RenderError, format_for, render, write_atomically
 from viz.style import DrawOptions, to_dot
 from viz.trace import trace
@@ -65,12 +67,17 @@ def draw(
     precision: int = 2,
     chain: bool = False,
     titles: Sequence[str] | None = None,
+    group: str | Grouping | None = None,
+    around: Value | None = None,
+    radius: int = 2,
     max_nodes: int = MAX_NODES,
 ) -> Diagram:
     """Draw the graph below ``root`` in the lecture style.
 
     Gates are circles labelled by their op; each edge shows the forward value (green, above)
     and the gradient (red, below). Before ``root.backward()`` the gradients show as ``?``.
+    For graphs too big to read, ``group`` boxes nodes by name and ``around`` draws only one
+    neighbourhood (see :mod:`viz.focus`).
 
     Args:
         root: the output Value, or several roots to draw side by side (one cluster each).
@@ -79,7 +86,11 @@ def draw(
         precision: digits after the decimal point.
         chain: write each gradient as ``upstream x local = downstream``.
         titles: a title per root when drawing several.
-        max_nodes: refuse graphs with more nodes than this (default 2000).
+        group: ``"label"`` boxes nodes by their dotted labels (``layer1.neuron0.w1`` goes in
+            box ``neuron0`` inside box ``layer1``), or a function ``Value -> group or None``.
+        around: draw only the nodes within ``radius`` edges of this node (highlighted).
+        radius: how far from ``around`` to draw.
+        max_nodes: refuse drawings with more nodes than this (default 2000).
     """
     roots = [root] if isinstance(root, Value) else list(root)
     if not roots or not all(isinstance(r, Value) for r in roots):
@@ -89,11 +100,16 @@ def draw(
     options = DrawOptions(grads=grads, rankdir=rankdir, precision=precision, chain=chain)
     traces = []
     for r in roots:
-        size = len(topological_order(r))
-        if size > max_nodes:
+        traced = trace(r)
+        if group is not None:
+            traced = with_groups(traced, group)
+        if around is not None:
+            traced = focus_around(traced, around, radius)
+        if len(traced.nodes) > max_nodes:
             raise ValueError(
-                f"this graph has {size} nodes; diagrams over {max_nodes} nodes are unreadable "
-                "and slow to lay out. Draw a smaller part of it, or pass max_nodes= to force."
+                f"this drawing has {len(traced.nodes)} nodes; diagrams over {max_nodes} nodes "
+                "are unreadable and slow to lay out. Draw a part of it (around=node, "
+                "radius=...), or pass max_nodes= to force."
             )
-        traces.append(trace(r))
+        traces.append(traced)
     return Diagram(to_dot(traces, options, titles).source)

@@ -136,18 +136,22 @@ class _Styler:
             lines.append(self.gradient(root.grad))
         return _html(*lines)
 
-    def fan_in_sum(self, node: TraceNode, edges: Sequence[TraceEdge]) -> str | None:
+    def fan_in_sum(
+        self, node: TraceNode, edges: Sequence[TraceEdge], hidden: int = 0
+    ) -> str | None:
         """``-3.00 + 4.00 = 1.00`` for a value used more than once (the copy gate adds).
 
         While the backward pass is under way the terms not yet sent show as ``?``:
-        ``-3.00 + ?`` is a gradient half accumulated.
+        ``-3.00 + ?`` is a gradient half accumulated. Uses outside a partial drawing
+        (``hidden``) show as ``…``.
         """
-        if not self.options.grads or len(edges) < 2:
+        if not self.options.grads or len(edges) + hidden < 2:
             return None
         if all(edge.downstream is None for edge in edges):
             return _font(f"Σ {UNKNOWN}", UNKNOWN_COLOR, 10)
         terms = " + ".join(
-            UNKNOWN if edge.downstream is None else self.number(edge.downstream) for edge in edges
+            [UNKNOWN if edge.downstream is None else self.number(edge.downstream) for edge in edges]
+            + ["…"] * hidden
         )
         total = UNKNOWN if node.grad is None else self.number(node.grad)
         return _font(escape(f"{terms} = {total}"), GRADIENT_COLOR, 10)
@@ -167,25 +171,29 @@ def _add_trace(
     for edge in trace.edges:
         outgoing[edge.source].append(edge)
 
+    statements: dict[str, list[tuple[str, dict[str, str]]]] = {}  # group -> its nodes
     for node in trace.nodes:
         name = prefix + node.id
         attrs: dict[str, str] = layout.node_attrs(name) if layout else {}
         if node.id == trace.highlight:
             attrs.update(style="filled", fillcolor=HIGHLIGHT_FILL, penwidth="2")
-        fan_in = styler.fan_in_sum(node, outgoing[node.id])
+        fan_in = styler.fan_in_sum(node, outgoing[node.id], trace.cut_outputs.get(node.id, 0))
         if node.is_leaf:
-            text = escape(node.label if node.label else styler.number(node.value.data))
-            label = _html(text, fan_in) if fan_in else _html(text)
-            graph.node(name, label=label, shape="plaintext", **attrs)
-            continue
-        attrs["tooltip"] = graphviz.escape(f"{node.op}: {node.formula}")
-        if fan_in is not None:
-            attrs["xlabel"] = _html(fan_in)
-        elif node.label and node is not trace.root:
-            # a named intermediate value (q, ...) gets its name beside its gate; the root's
-            # name is already at the end of the output edge
-            attrs["xlabel"] = _html(_font(escape(node.label), "#000000", 11))
-        graph.node(name, label=_html(escape(node.symbol)), shape="circle", **attrs)
+            text = escape(
+                _short_label(node, trace.groups.get(node.id, "")) or styler.number(node.value.data)
+            )
+            attrs.update(label=_html(text, fan_in) if fan_in else _html(text), shape="plaintext")
+        else:
+            attrs["tooltip"] = graphviz.escape(f"{node.op}: {node.formula}")
+            if fan_in is not None:
+                attrs["xlabel"] = _html(fan_in)
+            elif node.label and node is not trace.root:
+                # a named intermediate value (q, ...) gets its name beside its gate; the root's
+                # name is already at the end of the output edge
+                attrs["xlabel"] = _html(_font(escape(node.label), "#000000", 11))
+            attrs.update(label=_html(escape(node.symbol)), shape="circle")
+        statements.setdefault(trace.groups.get(node.id, ""), []).append((name, attrs))
+    _add_grouped_nodes(graph, statements, prefix)
 
     seen: dict[tuple[str, str], int] = {}
     for edge in trace.edges:
@@ -194,9 +202,22 @@ def _add_trace(
         attrs = layout.edge_attrs(tail, head, seen) if layout else {}
         graph.edge(tail, head, label=styler.edge_label(edge, chain), **attrs)
 
+    # Where a neighbourhood cuts the graph, stubs say that it goes on.
+    stub = {"label": "…", "shape": "plaintext", "fontcolor": UNKNOWN_COLOR}
+    for node_id, count in trace.cut_inputs.items():
+        for k in range(count):
+            graph.node(f"{prefix}{node_id}_in{k}", **stub)
+            graph.edge(f"{prefix}{node_id}_in{k}", prefix + node_id, style="dashed")
+    for node_id, count in trace.cut_outputs.items():
+        for k in range(count):
+            graph.node(f"{prefix}{node_id}_out{k}", **stub)
+            graph.edge(prefix + node_id, f"{prefix}{node_id}_out{k}", style="dashed")
+
     # The output: an edge out of the root carrying its value and the seed gradient.
-    out = prefix + "out"
     root = trace.root
+    if not any(node is root for node in trace.nodes):
+        return
+    out = prefix + "out"
     out_text = root.label if root.label and not root.is_leaf else ""
     out_attrs = layout.node_attrs(out) if layout else {}
     graph.node(
@@ -204,6 +225,46 @@ def _add_trace(
     )
     attrs = layout.edge_attrs(prefix + root.id, out, seen) if layout else {}
     graph.edge(prefix + root.id, out, label=styler.output_label(root), **attrs)
+
+
+def _short_label(node: TraceNode, group: str) -> str:
+    """A label without the name of the box it is drawn in: ``w1`` inside ``layer1.neuron0``."""
+    if group and node.label.startswith(group + "."):
+        return node.label[len(group) + 1 :]
+    return node.label
+
+
+def _add_grouped_nodes(
+    graph: graphviz.Digraph,
+    statements: dict[str, list[tuple[str, dict[str, str]]]],
+    prefix: str,
+) -> None:
+    """Emit node statements, each group as a labelled box nested by its dotted path."""
+    for name, attrs in statements.get("", []):
+        graph.node(name, **attrs)
+    paths = sorted(group for group in statements if group)
+    tree: set[str] = set()
+    for path in paths:  # every prefix of a path is a box too: "layer1" holds "layer1.neuron0"
+        parts = path.split(".")
+        tree.update(".".join(parts[: i + 1]) for i in range(len(parts)))
+    numbers = {path: i for i, path in enumerate(sorted(tree))}
+
+    def emit(parent: graphviz.Digraph, path: str) -> None:
+        with parent.subgraph(name=f"cluster_{prefix}{numbers[path]}") as box:
+            box.attr(
+                label=_html(escape(path.rpartition(".")[2])),
+                color="#bdbdbd",
+                fontsize="12",
+                labeljust="l",
+            )
+            for name, attrs in statements.get(path, []):
+                box.node(name, **attrs)
+            for child in sorted(tree):
+                if child.rpartition(".")[0] == path:
+                    emit(box, child)
+
+    for top in sorted(path for path in tree if "." not in path):
+        emit(graph, top)
 
 
 def to_dot(

@@ -12,8 +12,8 @@ and a value used by several gates has ``p.grad`` = the sum of its edges' downstr
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 
 from autograd import Value, topological_order
 
@@ -60,7 +60,9 @@ class Trace:
 
     ``highlight`` names the node a step-through frame is about (drawn highlighted, with
     ``upstream x local = downstream`` on its input edges) and ``caption`` says what happens in
-    that step; both are ``None`` in a plain diagram.
+    that step; both are ``None`` in a plain diagram. ``groups``, ``cut_inputs`` and
+    ``cut_outputs`` serve large graphs (see :mod:`viz.focus`). The output edge is drawn only
+    when ``root`` is among ``nodes``.
     """
 
     nodes: tuple[TraceNode, ...]
@@ -68,6 +70,12 @@ class Trace:
     root: TraceNode
     highlight: str | None = None
     caption: str | None = None
+    #: node id -> dotted group path ("layer1.neuron0"), drawn as nested labelled boxes
+    groups: Mapping[str, str] = field(default_factory=dict)
+    #: node id -> how many of its inputs are outside the drawing (shown as "…" stubs)
+    cut_inputs: Mapping[str, int] = field(default_factory=dict)
+    #: node id -> how many of its uses are outside the drawing (shown as "…" stubs)
+    cut_outputs: Mapping[str, int] = field(default_factory=dict)
 
     def outgoing(self, node_id: str) -> list[TraceEdge]:
         """Edges leaving ``node_id``: more than one means the value is used more than once."""

@@ -1,0 +1,90 @@
+"""Making big graphs readable: group nodes into labelled boxes, or draw one neighbourhood.
+
+An MLP's scalar graph has thousands of gates. Two ways to look at it:
+
+* **Groups**: nodes are boxed by a dotted name, so ``layer1.neuron0.w1`` sits in the box
+  ``neuron0`` inside the box ``layer1``. With ``group="label"`` a labelled node's group is its
+  label up to the last dot. A gate with no label joins a group through its inputs, preferring
+  an input that is a leaf: the parameters name the neuron (``w * x`` belongs with ``w``).
+  Any function ``Value -> group or None`` can be given instead.
+* **Neighbourhood**: only the nodes within ``radius`` edges of a chosen node (in either
+  direction); inputs and uses that fall outside show as ``…`` stubs, so it is clear the graph
+  goes on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+from autograd import Value
+from viz.trace import Trace
+
+Grouping = Callable[[Value], "str | None"]
+
+
+def label_prefix(value: Value) -> str | None:
+    """``"layer1.neuron0.w1"`` -> ``"layer1.neuron0"``; ``None`` for labels without a dot."""
+    head, dot, _ = value.label.rpartition(".")
+    return head if dot and head else None
+
+
+def with_groups(trace: Trace, group: str | Grouping) -> Trace:
+    """``trace`` with every node assigned to a group (see the module docstring)."""
+    if group == "label":
+        named: Grouping = label_prefix
+    elif callable(group):
+        named = group
+    else:
+        raise ValueError(f"group must be 'label' or a function Value -> str | None, got {group!r}")
+    inputs: dict[str, list[str]] = {node.id: [] for node in trace.nodes}
+    for edge in sorted(trace.edges, key=lambda e: e.index):
+        inputs[edge.target].append(edge.source)
+    leaves = {node.id for node in trace.nodes if node.is_leaf}
+    groups: dict[str, str] = {}
+    for node in trace.nodes:  # topological order: a gate's inputs already have their groups
+        own = named(node.value)
+        if own is not None:
+            if not isinstance(own, str):
+                raise TypeError(f"the group function returned {type(own).__name__}, not str")
+            groups[node.id] = own
+            continue
+        grouped_inputs = [i for i in inputs[node.id] if i in groups]
+        preferred = [i for i in grouped_inputs if i in leaves] or grouped_inputs
+        if preferred and not node.is_leaf:
+            groups[node.id] = groups[preferred[0]]
+    return dataclasses.replace(trace, groups=groups)
+
+
+def around(trace: Trace, center: Value, radius: int) -> Trace:
+    """Only the nodes within ``radius`` edges of ``center``, with stubs where edges are cut."""
+    if radius < 0:
+        raise ValueError(f"radius must be 0 or more, got {radius}")
+    center_id = next((n.id for n in trace.nodes if n.value is center), None)
+    if center_id is None:
+        raise ValueError(f"{center!r} is not part of the graph being drawn")
+    neighbours: dict[str, set[str]] = {node.id: set() for node in trace.nodes}
+    for edge in trace.edges:
+        neighbours[edge.source].add(edge.target)
+        neighbours[edge.target].add(edge.source)
+    keep = {center_id}
+    frontier = {center_id}
+    for _ in range(radius):
+        frontier = {n for f in frontier for n in neighbours[f]} - keep
+        keep |= frontier
+    cut_inputs: dict[str, int] = {}
+    cut_outputs: dict[str, int] = {}
+    for edge in trace.edges:
+        if edge.target in keep and edge.source not in keep:
+            cut_inputs[edge.target] = cut_inputs.get(edge.target, 0) + 1
+        if edge.source in keep and edge.target not in keep:
+            cut_outputs[edge.source] = cut_outputs.get(edge.source, 0) + 1
+    return dataclasses.replace(
+        trace,
+        nodes=tuple(n for n in trace.nodes if n.id in keep),
+        edges=tuple(e for e in trace.edges if e.source in keep and e.target in keep),
+        groups={k: v for k, v in trace.groups.items() if k in keep},
+        cut_inputs=cut_inputs,
+        cut_outputs=cut_outputs,
+        highlight=center_id if trace.highlight is None else trace.highlight,
+    )
