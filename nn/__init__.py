@@ -1,5 +1,17 @@
-"""Neural networks on the autograd engine (neurons, layers, losses, optimisers).
+"""Neural networks on the autograd engine: the lectures' "build a network, define a loss,
+learn with gradient descent", one scalar gate at a time.
 
-Not built yet: this package is reserved in the distribution so the layout is fixed; see the
-project issues for what it will hold.
+>>> from nn import MLP
+>>> model = MLP(2, [4, 1], activation="tanh", seed=0)
+>>> score = model([1.0, -1.0])
+>>> len(model.parameters())
+17
+>>> model.parameters()[0].label
+'layer1.neuron0.w0'
 """
+
+from nn.activations import softmax
+from nn.layers import MLP, Layer, Neuron
+from nn.module import Module
+
+__all__ = ["MLP", "Layer", "Module", "Neuron", "softmax"]

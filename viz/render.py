@@ -22,8 +22,11 @@ import shutil
 import subprocess
 import sys
 import sysconfig
-import tempfile
 from pathlib import Path
+
+from autograd.files import write_atomically
+
+__all__ = ["RenderError", "choose_renderer", "format_for", "render", "write_atomically"]
 
 #: File suffixes ``save`` understands, and the Graphviz format each one asks for.
 FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot"}
@@ -148,21 +151,3 @@ def format_for(path: Path) -> str:
         known = ", ".join(sorted(FORMATS))
         raise ValueError(f"cannot tell the format of {str(path)!r}: use one of {known}")
     return fmt
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that it either appears whole or not at all.
-
-    The bytes go to a temporary file in the same folder, which then replaces ``path`` in one
-    step; on any error the temporary file is removed and ``path`` is untouched.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as tmp:
-            tmp.write(data)
-        os.chmod(tmp_name, 0o644)  # mkstemp makes it private; a figure is for sharing
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise

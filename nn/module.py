@@ -1,0 +1,112 @@
+"""``Module``: anything with parameters, with names, zeroing and saving built in."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from autograd import Value
+from autograd.files import write_atomically
+
+FILE_FORMAT = "backprop-lab parameters"
+FILE_VERSION = 1
+
+
+class Module:
+    """Base class of layers and models.
+
+    A subclass lists its parameters (the leaf Values it learns) through
+    :meth:`named_parameters`; everything else here builds on that. Every parameter is labelled
+    with its dotted name (``layer1.neuron0.w1``), so diagrams and error messages name it.
+    """
+
+    def named_parameters(self) -> Iterator[tuple[str, Value]]:
+        """``(name, parameter)`` pairs, in a fixed order. Subclasses override this."""
+        return iter(())
+
+    def parameters(self) -> list[Value]:
+        """The parameters, in the order of :meth:`named_parameters`."""
+        return [parameter for _, parameter in self.named_parameters()]
+
+    def zero_grad(self) -> None:
+        """Set every parameter's gradient to 0 (``backward`` accumulates into them)."""
+        for parameter in self.parameters():
+            parameter.grad = 0.0
+
+    # -- saving and loading -------------------------------------------------------------------
+
+    def state_dict(self) -> dict[str, float]:
+        """Every parameter's value by name."""
+        return {name: parameter.data for name, parameter in self.named_parameters()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Set the parameters from ``state`` (as :meth:`state_dict` returns it).
+
+        Everything is checked before anything changes: names missing or unexpected, values
+        that are not finite numbers. On any problem a ValueError says what, and the model is
+        left untouched.
+        """
+        if not isinstance(state, dict):
+            raise ValueError(f"parameters must be a dict of name -> number, got {type(state)}")
+        names = [name for name, _ in self.named_parameters()]
+        missing = [n for n in names if n not in state]
+        unexpected = [n for n in state if n not in set(names)]
+        if missing or unexpected:
+            raise ValueError(
+                "the saved parameters do not fit this model (a different architecture?): "
+                f"missing {_few(missing)}, unexpected {_few(unexpected)}"
+            )
+        values = {}
+        for name in names:
+            value = state[name]
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"parameter {name} must be a number, got {value!r}")
+            if not math.isfinite(value):
+                raise ValueError(f"parameter {name} is {value}, not a finite number")
+            values[name] = float(value)
+        for name, parameter in self.named_parameters():
+            parameter.data = values[name]
+
+    def save(self, path: str | Path) -> Path:
+        """Write the parameters to a JSON file, atomically (never a half-written file)."""
+        target = Path(path)
+        document = {
+            "format": FILE_FORMAT,
+            "version": FILE_VERSION,
+            "model": repr(self),
+            "parameters": self.state_dict(),
+        }
+        write_atomically(target, json.dumps(document, indent=1).encode("utf-8"))
+        return target
+
+    def load(self, path: str | Path) -> None:
+        """Read parameters written by :meth:`save`.
+
+        A file that is not such a file, is corrupt, or holds parameters of another shape gives
+        a ValueError saying so, and leaves the model untouched.
+        """
+        target = Path(path)
+        try:
+            document = json.loads(target.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise ValueError(
+                f"{target} is not a saved parameter file (corrupt?): {error}"
+            ) from None
+        if not isinstance(document, dict) or document.get("format") != FILE_FORMAT:
+            raise ValueError(f"{target} is not a backprop-lab parameter file")
+        if document.get("version") != FILE_VERSION:
+            raise ValueError(
+                f"{target} has format version {document.get('version')!r}; this version reads "
+                f"{FILE_VERSION}"
+            )
+        self.load_state_dict(document.get("parameters"))  # type: ignore[arg-type]
+
+
+def _few(names: list[str]) -> str:
+    if not names:
+        return "none"
+    shown = ", ".join(names[:4])
+    return shown + (f" and {len(names) - 4} more" if len(names) > 4 else "")
