@@ -10,8 +10,32 @@ learn with gradient descent", one scalar gate at a time.
 'layer1.neuron0.w0'
 """
 
+from nn import datasets, losses, optim, train
 from nn.activations import softmax
 from nn.layers import MLP, Layer, Neuron
 from nn.module import Module
+from nn.optim import SGD, AdaGrad, Adam, InverseTimeDecay, Momentum, Nesterov, RMSProp
+from nn.train import History, TrainingDiverged, evaluate, fit
 
-__all__ = ["MLP", "Layer", "Module", "Neuron", "softmax"]
+__all__ = [
+    "MLP",
+    "SGD",
+    "AdaGrad",
+    "Adam",
+    "History",
+    "InverseTimeDecay",
+    "Layer",
+    "Module",
+    "Momentum",
+    "Nesterov",
+    "Neuron",
+    "RMSProp",
+    "TrainingDiverged",
+    "datasets",
+    "evaluate",
+    "fit",
+    "losses",
+    "optim",
+    "softmax",
+    "train",
+]

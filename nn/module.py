@@ -64,9 +64,13 @@ class Module:
             value = state[name]
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ValueError(f"parameter {name} must be a number, got {value!r}")
-            if not math.isfinite(value):
-                raise ValueError(f"parameter {name} is {value}, not a finite number")
-            values[name] = float(value)
+            try:
+                number = float(value)
+            except OverflowError:  # an int too large for a float (JSON allows any length)
+                raise ValueError(f"parameter {name} is too large for a float") from None
+            if not math.isfinite(number):
+                raise ValueError(f"parameter {name} is {number}, not a finite number")
+            values[name] = number
         for name, parameter in self.named_parameters():
             parameter.data = values[name]
 
@@ -91,16 +95,16 @@ class Module:
         target = Path(path)
         try:
             document = json.loads(target.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
             raise ValueError(
                 f"{target} is not a saved parameter file (corrupt?): {error}"
             ) from None
         if not isinstance(document, dict) or document.get("format") != FILE_FORMAT:
             raise ValueError(f"{target} is not a backprop-lab parameter file")
-        if document.get("version") != FILE_VERSION:
+        version = document.get("version")
+        if isinstance(version, bool) or version != FILE_VERSION:  # true == 1 in Python
             raise ValueError(
-                f"{target} has format version {document.get('version')!r}; this version reads "
-                f"{FILE_VERSION}"
+                f"{target} has format version {version!r}; this version reads {FILE_VERSION}"
             )
         self.load_state_dict(document.get("parameters"))  # type: ignore[arg-type]
 
