@@ -1,41 +1,368 @@
-"""Command line: ``python -m viz demo --out DIR`` renders the lecture diagrams."""
+"""Command line: draw an expression's graph, or render the lecture diagrams.
+
+    python -m viz "(x + y) * z" --set x=-2 --set y=5 --set z=-4 -o fig.svg
+    python -m viz demo --out figures
+
+The first argument picks the form: ``demo`` is the sub-command, anything else is an expression.
+(argparse sub-commands cannot sit beside a free positional expression, so :func:`main` looks at
+the first argument itself and hands the rest to the parser of that form.)
+
+Every error is one line on stderr, ``error: ...``, with exit code 2. Files are written only after
+everything they need has been checked and rendered in memory, each one atomically, and a failure
+part-way removes the files this run had already written: a failed run leaves nothing behind.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 from viz.demo import render_demo
-from viz.render import RenderError
+from viz.diagram import Diagram, draw
+from viz.expression import ExpressionError, build, parse_assignment
+from viz.render import RenderError, choose_renderer, format_for, render, write_atomically
+from viz.style import format_number
+
+PROG = "python -m viz"
+
+USAGE = f"""
+  {PROG} EXPRESSION --set NAME=NUMBER ... (-o FILE | --frames DIR | --html FILE) [options]
+  {PROG} demo [--out DIR] [--format FORMAT ...] [--chain] [--precision N]"""
+
+DESCRIPTION = """\
+Draw the computational graph of EXPRESSION in the lecture style: forward values in green above
+each edge, gradients in red below. Or, with `demo` as the first argument, render every lecture
+figure into a folder (see `python -m viz demo --help`)."""
+
+EPILOG = """\
+expressions:
+  names are inputs (the same name twice is one input used twice: x * x shows the copy gate);
+  numbers are constants; operators + - * / ** and unary -; functions exp, log, sigmoid, tanh,
+  relu and max(a, b). Nothing else: the text is never run as Python.
+  Quote the expression. If it starts with - and argparse mistakes it for an option, put `--`
+  before it, after the options: python -m viz --set x=2 -o fig.svg -- -x
+
+output (at least one; formats by suffix):
+  -o fig.svg / fig.png / fig.dot always, fig.pdf with the system Graphviz (dot); -o repeats.
+  --frames DIR writes frame_001.svg, frame_002.svg, ...: forward node by node, then backward
+  gate by gate. --html FILE writes the same steps as one self-contained page with a player.
+  Every output is checked and rendered before the first file is written, so a failed run
+  leaves no file behind. The paths written are printed, one per line, then a summary line.
+
+examples:
+  python -m viz "(x + y) * z" --set x=-2 --set y=5 --set z=-4 -o fig.svg
+  python -m viz "1 / (1 + exp(-(w0*x0 + w1*x1 + w2)))" --set w0=2 --set x0=-1 \\
+      --set w1=-3 --set x1=-2 --set w2=-3 -o neuron.png --chain --html neuron.html
+  python -m viz "x * x" --set x=3 --frames steps/
+
+errors are one line on stderr (error: ...), exit code 2."""
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m viz", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser("demo", help="render the lecture diagrams into a folder")
-    demo.add_argument("--out", type=Path, default=Path("figures"), help="folder (default: figures)")
-    demo.add_argument(
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one line, like every other error here."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
+#: What an unknown option looks like (``--bogus``, ``--bogus=1``), as against ``-x*y``.
+_LONG_OPTION = re.compile(r"--[A-Za-z][\w-]*(=.*)?")
+
+
+class _UsageError(Exception):
+    """A problem with the arguments found after parsing them (reported like any error)."""
+
+
+def _expression_parser() -> _Parser:
+    parser = _Parser(
+        prog=PROG,
+        usage=USAGE,
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("expression", metavar="EXPRESSION", nargs="?", help='e.g. "(x + y) * z"')
+    parser.add_argument(
+        "--set",
+        dest="assignments",
+        metavar="NAME=NUMBER",
+        action="append",
+        default=[],
+        help="the value of an input, once per name (e.g. --set x=-2)",
+    )
+    outputs = parser.add_argument_group("output")
+    outputs.add_argument(
+        "-o",
+        "--output",
+        dest="outputs",
+        metavar="FILE",
+        type=Path,
+        action="append",
+        default=[],
+        help="write the diagram: .svg, .png, .dot, or .pdf with the system Graphviz; repeatable",
+    )
+    outputs.add_argument(
+        "--frames", metavar="DIR", type=Path, help="write the steps as numbered SVG frames"
+    )
+    outputs.add_argument(
+        "--html", metavar="FILE", type=Path, help="write the steps as one self-contained page"
+    )
+    look = parser.add_argument_group("drawing")
+    look.add_argument(
+        "--no-grad", action="store_true", help="forward pass only: values, no gradients"
+    )
+    look.add_argument(
+        "--rankdir",
+        type=str.upper,
+        choices=["LR", "TB"],
+        default="LR",
+        help="LR: left to right, as in the lectures (default); TB: top to bottom",
+    )
+    look.add_argument(
+        "--precision", metavar="N", type=int, default=2, help="digits after the point (0-12)"
+    )
+    look.add_argument(
+        "--chain", action="store_true", help="write gradients as upstream x local = downstream"
+    )
+    return parser
+
+
+def _parse_expression_args(args: list[str]) -> argparse.Namespace:
+    """Parse the expression form. An expression that starts with ``-`` and has no blank
+    (``-x*y``) looks like an option to argparse; taken as the expression when none was given."""
+    parser = _expression_parser()
+    options, unknown = parser.parse_known_args(args)
+    if options.expression is None and len(unknown) == 1 and not _LONG_OPTION.match(unknown[0]):
+        options.expression = unknown.pop()
+    if unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    if options.expression is None:
+        parser.error("the following arguments are required: EXPRESSION")
+    return options
+
+
+def _demo_parser() -> _Parser:
+    parser = _Parser(prog=f"{PROG} demo", description="Render every lecture diagram into a folder.")
+    parser.add_argument(
+        "--out", metavar="DIR", type=Path, default=Path("figures"), help="folder (default: figures)"
+    )
+    parser.add_argument(
         "--format",
         nargs="+",
         choices=["svg", "png", "pdf", "dot"],
         default=["svg"],
-        help="file formats (png and pdf need the system Graphviz)",
+        help="file formats (pdf needs the system Graphviz)",
     )
-    demo.add_argument("--chain", action="store_true", help="write upstream x local = downstream")
-    demo.add_argument("--precision", type=int, default=2, help="digits after the point")
-    args = parser.parse_args(argv)
+    parser.add_argument("--chain", action="store_true", help="write upstream x local = downstream")
+    parser.add_argument(
+        "--precision", metavar="N", type=int, default=2, help="digits after the point (0-12)"
+    )
+    return parser
 
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code (argparse exits itself on usage errors)."""
+    args = list(sys.argv[1:] if argv is None else argv)
     try:
-        paths = render_demo(args.out, args.format, chain=args.chain, precision=args.precision)
-    except (RenderError, ValueError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        if args[:1] == ["demo"]:
+            return _demo(_demo_parser().parse_args(args[1:]))
+        return _draw(_parse_expression_args(args))
+    except (ExpressionError, RenderError, _UsageError, ValueError, OSError) as error:
+        # ExpressionError and autograd.NonFiniteError are ValueErrors; OSError: the disk.
+        return _fail(str(error))
+    except (RecursionError, MemoryError):
+        return _fail("this expression is too large to draw")  # a last line of defence
+    except KeyboardInterrupt:
+        return _fail("interrupted", code=130)
+
+
+def _fail(message: str, code: int = 2) -> int:
+    one_line = " ".join(part.strip() for part in message.splitlines() if part.strip())
+    print(f"error: {one_line}", file=sys.stderr)
+    return code
+
+
+def _demo(args: argparse.Namespace) -> int:
+    paths = render_demo(args.out, args.format, chain=args.chain, precision=args.precision)
     for path in paths:
         print(path)
     print(f"{len(paths)} diagrams written to {args.out.resolve()}")
     return 0
+
+
+# -- drawing an expression ------------------------------------------------------------------
+
+
+def _values(assignments: Sequence[str]) -> dict[str, float]:
+    """The ``--set NAME=NUMBER`` options as a dict; a name set twice is an error."""
+    values: dict[str, float] = {}
+    for text in assignments:
+        name, value = parse_assignment(text)
+        if name in values:
+            raise _UsageError(f"--set {name} is given twice")
+        values[name] = value
+    return values
+
+
+def _check_target(path: Path, *, folder: bool = False) -> None:
+    """Fail now, before anything is written, if ``path`` obviously cannot be written."""
+    if folder:
+        if path.exists() and not path.is_dir():
+            raise _UsageError(f"--frames {path}: exists and is not a folder")
+    elif path.is_dir():
+        raise _UsageError(f"{path} is a folder; give a file name")
+    ancestor = (path if folder else path.parent).absolute()
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise _UsageError(f"cannot write {path}: {ancestor} is a file, not a folder")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise _UsageError(f"cannot write {path}: no permission to write in {ancestor}")
+
+
+def _plan(args: argparse.Namespace) -> list[tuple[Path, str]]:
+    """Check every requested output (its format, a renderer for it, its path) before any file
+    is written; return the ``-o`` files with their formats, duplicates dropped."""
+    if not (args.outputs or args.frames or args.html):
+        raise _UsageError(
+            "nothing to write: add -o FILE (.svg, .png, .dot or .pdf), --frames DIR or --html "
+            f"FILE (see {PROG} --help)"
+        )
+    if args.expression == "demo":
+        raise _UsageError(f"demo is a sub-command and must come first: {PROG} demo --out DIR")
+    planned: dict[Path, str] = {}
+    for path in args.outputs:
+        fmt = format_for(path)
+        if fmt != "dot":
+            choose_renderer(fmt)  # raises RenderError saying what to install
+        _check_target(path)
+        planned[path] = fmt
+    if args.frames or args.html:
+        choose_renderer("svg")
+    if args.frames:
+        _check_target(args.frames, folder=True)
+    if args.html:
+        if args.html in planned:
+            raise _UsageError(f"{args.html} is given both as -o and as --html")
+        _check_target(args.html)
+    return list(planned.items())
+
+
+@dataclass
+class _Written:
+    """The files (and folders) this run has made, to remove again if a later step fails."""
+
+    paths: list[Path] = field(default_factory=list)
+    new_files: list[Path] = field(default_factory=list)
+    new_folders: list[Path] = field(default_factory=list)
+    frames: Path | None = None
+    frames_before: set[Path] = field(default_factory=set)
+
+    def expect(self, path: Path, *, folder: bool = False) -> None:
+        """Note what is new before writing ``path``: it, and any folders above it.
+
+        For the frames folder, note what it holds now: new ``frame_*`` files are ours.
+        """
+        if folder:
+            self.frames = path
+            self.frames_before = set(path.iterdir()) if path.is_dir() else set()
+        elif not path.exists():
+            self.new_files.append(path)
+        missing = []
+        above = path if folder else path.parent
+        while not above.exists():
+            missing.append(above)
+            above = above.parent
+        self.new_folders.extend(reversed(missing))
+
+    def undo(self) -> None:
+        """Remove the new files, then the new folders if empty. Files that existed before were
+        replaced atomically and cannot be restored, so they are left as they are."""
+        for path in self.new_files:
+            path.unlink(missing_ok=True)
+        if self.frames is not None and self.frames.is_dir():
+            for path in self.frames.iterdir():
+                if path not in self.frames_before and path.name.startswith("frame_"):
+                    path.unlink(missing_ok=True)
+        for folder in reversed(self.new_folders):
+            with contextlib.suppress(OSError):  # not empty (someone else's file), or gone
+                folder.rmdir()
+
+
+@contextmanager
+def _all_or_nothing() -> Iterator[_Written]:
+    """Yield a :class:`_Written` to record into; undo it if the block fails in any way."""
+    written = _Written()
+    try:
+        yield written
+    except BaseException:
+        written.undo()
+        raise
+
+
+def _draw(args: argparse.Namespace) -> int:
+    values = _values(args.assignments)
+    planned = _plan(args)
+    grads = not args.no_grad
+    look = {"rankdir": args.rankdir, "precision": args.precision, "chain": args.chain}
+
+    root = build(args.expression, values)  # ExpressionError, or NonFiniteError at these values
+    if grads:
+        root.backward()
+    diagram = draw(root, grads=grads, **look)
+    stepper = None
+    if args.frames or args.html:
+        import viz  # the package, for viz.step; imported here so that `demo` never needs it
+
+        step = getattr(viz, "step", None)
+        if step is None:
+            raise _UsageError("--frames and --html need viz.step, which this version lacks")
+        # A graph of its own: the stepper runs backward itself, from a clean state.
+        stepper = step(build(args.expression, values), grads=grads, **look)
+
+    # Render everything in memory first, so that a Graphviz failure comes before any write:
+    # the -o files as bytes, and every frame's SVG (frames cache it; the saves below reuse it).
+    rendered = [(path, _render(diagram, fmt)) for path, fmt in planned]
+    for frame in stepper or ():
+        frame.svg()
+
+    with _all_or_nothing() as written:
+        for path, data in rendered:
+            written.expect(path)
+            write_atomically(path, data)
+            written.paths.append(path)
+        if stepper is not None and args.html:
+            written.expect(args.html)
+            written.paths.append(stepper.save_html(args.html))
+        if stepper is not None and args.frames:
+            written.expect(args.frames, folder=True)
+            written.paths.extend(stepper.save_frames(args.frames, ["svg"]))
+
+    for path in written.paths:
+        print(path)
+    count = len(written.paths)
+    print(
+        f"{count} file{'s' if count != 1 else ''} written: {args.expression.strip()} = "
+        f"{format_number(root.data, args.precision)}"
+    )
+    return 0
+
+
+def _render(diagram: Diagram, fmt: str) -> bytes:
+    """The bytes of one ``-o`` file (the SVG is rendered once and cached by the diagram)."""
+    if fmt == "dot":
+        return diagram.source.encode("utf-8")
+    if fmt == "svg":
+        return diagram.svg().encode("utf-8")
+    return render(diagram.source, fmt)
 
 
 if __name__ == "__main__":
