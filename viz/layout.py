@@ -25,6 +25,8 @@ class Layout:
     bb: str
     nodes: dict[str, dict[str, str]]
     edges: dict[tuple[str, str, int], dict[str, str]]
+    #: Where the drawing ends below a top graph label (the caption), or None without one.
+    drawing_top: float | None = None
 
     @classmethod
     def from_json(cls, data: bytes | str) -> Layout:
@@ -49,10 +51,41 @@ class Layout:
             if "lp" in edge:
                 attrs["lp"] = edge["lp"]
             edges[(pair[0], pair[1], index)] = attrs
-        return cls(bb=graph["bb"], nodes=nodes, edges=edges)
+        drawing_top = None
+        if "lp" in graph and "lheight" in graph:  # lheight in inches, positions in points
+            drawing_top = float(graph["lp"].split(",")[1]) - float(graph["lheight"]) * 72 / 2
+        return cls(bb=graph["bb"], nodes=nodes, edges=edges, drawing_top=drawing_top)
 
     def graph_attrs(self) -> dict[str, str]:
-        return {"layout": "nop2", "bb": self.bb}
+        """Keep the positions as given and the canvas the size of the laid-out graph.
+
+        Without ``notranslate`` and ``viewport``, ``nop2`` shrinks the canvas to each frame's
+        own drawing and shifts it to the origin; a frame whose caption is wider or narrower
+        than the others then moves every node (the system ``dot`` does this). The viewport is
+        the layout's bounding box plus Graphviz's default 4-point pad, centred where it was.
+        """
+        x1, y1, x2, y2 = (float(v) for v in self.bb.split(","))
+        pad = 4.0
+        viewport = (
+            f"{x2 - x1 + 2 * pad:.2f},{y2 - y1 + 2 * pad:.2f},1,"
+            f"{(x1 + x2) / 2:.2f},{(y1 + y2) / 2:.2f}"
+        )
+        return {"layout": "nop2", "bb": self.bb, "notranslate": "true", "viewport": viewport}
+
+    def canvas_nodes(self) -> dict[str, dict[str, str]]:
+        """Two invisible nodes pinned at the corners of the laid-out drawing.
+
+        ``nop2`` centres the graph label (a step's caption) over each frame's own drawing,
+        whose extent changes with its edge labels; with these every frame's drawing spans the
+        layout's, so the caption sits where the layout put it and is never cut off.
+        """
+        x1, y1, x2, y2 = (float(v) for v in self.bb.split(","))
+        top = y2 if self.drawing_top is None else self.drawing_top
+        invisible = {"label": "", "shape": "point", "style": "invis", "fixedsize": "true"}
+        return {
+            "_canvas_ll": {**invisible, "width": "0", "height": "0", "pos": f"{x1:.2f},{y1:.2f}"},
+            "_canvas_ur": {**invisible, "width": "0", "height": "0", "pos": f"{x2:.2f},{top:.2f}"},
+        }
 
     def node_attrs(self, name: str) -> dict[str, str]:
         """Where node ``name`` goes; ``fixedsize`` so a longer label cannot resize it."""

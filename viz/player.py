@@ -8,6 +8,7 @@ between frames.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import itertools
 import re
@@ -60,22 +61,34 @@ _SCRIPT = """
     if (event.key in moves) { show(moves[event.key]); event.preventDefault(); }
   });
   show(0);
+  // In a saved page the player is the page: take the keys at once, without a click first.
+  // (Inside a notebook it is one output among many, and must not steal the focus.)
+  if (document.body && document.body.firstElementChild === root) { root.focus(); }
 })();
 """
 
 
 def _json_string_list(items: Sequence[str]) -> str:
-    """A JSON array of strings, safe inside a <script> element (no "</" can close it)."""
+    """A JSON array of strings, safe inside a <script> element.
+
+    Escaping "</" alone is not enough: "<!--" followed by "<script" switches the HTML
+    tokenizer into a state where "</script>" no longer closes the element, so the rest of the
+    page would vanish into it. With no "<" at all (JSON's \\u003c), no markup can start.
+    """
     import json
 
-    return json.dumps(list(items)).replace("</", "<\\/")
+    text = json.dumps(list(items))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def player_html(svgs: Sequence[str], captions: Sequence[str], title: str) -> str:
     """A complete HTML page that plays ``svgs`` as frames, each with its caption."""
     if len(svgs) != len(captions) or not svgs:
         raise ValueError("the player needs one caption per frame and at least one frame")
-    player_id = f"bpl-{next(_player_ids)}"
+    # Unique on the page: a notebook keeps old outputs (made by an earlier kernel, whose
+    # counter also started at 0) beside new ones, and getElementById takes the first match.
+    digest = hashlib.sha256("\0".join([*svgs, *captions]).encode("utf-8", "replace"))
+    player_id = f"bpl-{digest.hexdigest()[:12]}-{next(_player_ids)}"
     frames = "\n".join(
         f'<div class="bpl-frame"{"" if i == 0 else " hidden"}>{inline_svg(svg)}</div>'
         for i, svg in enumerate(svgs)

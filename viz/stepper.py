@@ -23,7 +23,7 @@ from typing import Any, overload
 from autograd import BackwardStep, Value, topological_order
 from viz.diagram import Diagram
 from viz.layout import compute_layout
-from viz.player import player_html
+from viz.player import inline_svg, player_html
 from viz.render import RenderError, choose_renderer, render, write_atomically
 from viz.style import DrawOptions, format_number, to_dot
 from viz.trace import Trace, TraceEdge, TraceNode, trace
@@ -167,7 +167,7 @@ class Stepper(Sequence[Frame]):
         except ImportError:
             display(HTML(self.html()))
             return
-        svgs = [frame.svg() for frame in self._frames]
+        svgs = [inline_svg(frame.svg()) for frame in self._frames]
         slider = widgets.IntSlider(
             value=0, min=0, max=len(self) - 1, description="step", continuous_update=True
         )
@@ -237,7 +237,10 @@ def step(
 
     frames = []
     for index, state in enumerate(states):
-        source = to_dot([state], options, layout=layout).source
+        graph = to_dot([state], options, layout=layout)
+        for name, attrs in layout.canvas_nodes().items():
+            graph.node(name, **attrs)
+        source = graph.source
         kind = "forward" if index < len(order) else "backward"
         node = order[index] if kind == "forward" else steps[index - len(order)][0].gate
         frames.append(
@@ -296,6 +299,17 @@ def _inputs(full: Trace, node_id: str) -> list[TraceNode]:
     return [by_id[e.source] for e in edges]
 
 
+def _is_constant(node: TraceNode) -> bool:
+    """An unnamed leaf, or one named by its own value (the engine labels a number operand with
+    its value, ``"-1"`` in ``a * -1``): a constant, not an input."""
+    if not node.label:
+        return True
+    try:
+        return float(node.label) == node.value.data
+    except ValueError:
+        return False
+
+
 def _forward_state(full: Trace, order: list[Value], k: int, options: DrawOptions) -> Trace:
     """Frame k of the forward pass: nodes 0..k have their values, nothing has a gradient."""
     shown = {n.id for n in full.nodes[: k + 1]}
@@ -312,8 +326,8 @@ def _forward_state(full: Trace, order: list[Value], k: int, options: DrawOptions
     )
     value = format_number(current.value.data, options.precision)
     if current.is_leaf:
-        what = f"constant {value}" if current.label == value else f"input {current.label} = {value}"
-        if not current.label:
+        what = f"input {current.label} = {value}"
+        if _is_constant(current):
             what = f"constant {value}"
     else:
         what = f"{_formula(current, _inputs(full, current.id), options)} = {value}"
