@@ -186,7 +186,7 @@ class Momentum(Optimizer):
         return theta - v, {"v": v}
 
 
-class Nesterov(Optimizer):
+class Nesterov(Momentum):
     """Nesterov momentum (NAG): the gradient is taken at the look-ahead point.
 
     The rule, with the slide's conventions (``theta -= v``)::
@@ -206,13 +206,9 @@ class Nesterov(Optimizer):
         phi^{t+1} = phi^t - (rho v^{t+1} + alpha g^t)
 
     The two forms visit exactly the same points (``phi = theta - rho v`` at every step, and
-    ``phi^0 = theta^0`` because v^0 = 0); ``rho = 0`` is plain :class:`SGD`.
+    ``phi^0 = theta^0`` because v^0 = 0); ``rho = 0`` is plain :class:`SGD`. The velocity and
+    its arguments are Momentum's; only the update differs.
     """
-
-    def __init__(self, params: Iterable[Parameter], lr: float = 0.01, rho: float = 0.9) -> None:
-        super().__init__(params, lr)
-        self.rho = _unit_interval("rho", rho)
-        self.v = self._zeros()
 
     def _update(
         self, i: int, theta: Numeric, g: Numeric, t: int

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -288,18 +287,6 @@ def test_help_explains_both_forms(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["demo", "--help"])
     assert "--out" in capsys.readouterr().out
-
-
-@pytest.fixture
-def no_dot(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Pretend the system Graphviz is not installed (the bundled renderer still is)."""
-    real_which = shutil.which
-
-    def which(name: str, mode: int = os.F_OK | os.X_OK, path: str | None = None) -> str | None:
-        return None if name == "dot" else real_which(name, mode, path)
-
-    monkeypatch.setattr(shutil, "which", which)
-    monkeypatch.delenv(render_module.ENV_VAR, raising=False)
 
 
 @pytest.mark.parametrize(

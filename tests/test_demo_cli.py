@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -83,17 +82,6 @@ def test_chain_and_precision(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert main(["demo", "--out", str(tmp_path / "p3"), "--format", "dot", "--precision", "3"]) == 0
     assert "-12.000" in (tmp_path / "p3" / "xyz.dot").read_text(encoding="utf-8")
     capsys.readouterr()
-
-
-@pytest.fixture
-def no_dot(monkeypatch: pytest.MonkeyPatch) -> None:
-    real_which = shutil.which
-
-    def which(name: str, *args: object, **kwargs: object) -> str | None:
-        return None if name == "dot" else real_which(name, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(shutil, "which", which)
-    monkeypatch.delenv(render_module.ENV_VAR, raising=False)
 
 
 @pytest.mark.parametrize("formats", [["pdf"], ["svg", "pdf"], ["dot", "png", "pdf"]])

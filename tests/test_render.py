@@ -45,19 +45,6 @@ def xyz() -> viz.Diagram:
     return viz.draw(lectures.xyz())
 
 
-@pytest.fixture
-def no_dot(monkeypatch: pytest.MonkeyPatch) -> None:
-    """As on a machine without the Graphviz program: ``shutil.which("dot")`` finds nothing."""
-    real_which = shutil.which
-
-    def which(name: str, *args: object, **kwargs: object) -> str | None:
-        return None if name == "dot" else real_which(name, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(shutil, "which", which)
-    monkeypatch.delenv(render_module.ENV_VAR, raising=False)
-    assert render_module.system_dot() is None
-
-
 def svg_texts(svg: bytes | str) -> list[str]:
     root = ET.fromstring(svg)  # well-formed XML, or this raises
     assert root.tag == f"{SVG}svg"

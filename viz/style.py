@@ -61,6 +61,17 @@ def format_number(x: float, precision: int) -> str:
     return text
 
 
+_LABEL_ESCAPES = {
+    "\\": "\\\\",
+    "&": "&amp;",
+    "<": "&lt;",
+    ">": "&gt;",
+    '"': "&quot;",
+    "\n": "<br/>",
+    "\t": " ",
+}
+
+
 def escape(text: str) -> str:
     """Text for a Graphviz HTML-like label: markup characters become entities, a newline a line
     break, a backslash a doubled one (Graphviz expands ``\\N``, ``\\G``... even in HTML-like
@@ -68,20 +79,8 @@ def escape(text: str) -> str:
     (Graphviz's XML parser rejects them; a lone surrogate cannot even be encoded)."""
     out = []
     for char in text:
-        if char == "\\":
-            out.append("\\\\")
-        elif char == "&":
-            out.append("&amp;")
-        elif char == "<":
-            out.append("&lt;")
-        elif char == ">":
-            out.append("&gt;")
-        elif char == '"':
-            out.append("&quot;")
-        elif char == "\n":
-            out.append("<br/>")
-        elif char == "\t":
-            out.append(" ")
+        if char in _LABEL_ESCAPES:
+            out.append(_LABEL_ESCAPES[char])
         elif (
             ord(char) < 32 or 0x7F <= ord(char) < 0xA0 or 0xD800 <= ord(char) < 0xE000
         ) or char in "\ufffe\uffff":
