@@ -34,7 +34,6 @@ needs_renderer = pytest.mark.skipif(
     not viz.available_renderers(),
     reason="no Graphviz renderer (system dot or graphviz-pure) installed",
 )
-needs_step = pytest.mark.skipif(not hasattr(viz, "step"), reason="viz.step not available yet")
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -376,7 +375,6 @@ def test_injection_attempts_leave_no_file(
 # -- the stepper: --frames and --html --------------------------------------------------------
 
 
-@needs_step
 @needs_renderer
 def test_frames_and_html(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     frames, page = tmp_path / "frames", tmp_path / "steps.html"
@@ -392,7 +390,6 @@ def test_frames_and_html(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert lines == [str(page), *map(str, written), f"{expected + 1} files written: x * x = 9.00"]
 
 
-@needs_step
 @needs_renderer
 def test_frames_forward_only(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main([*XYZ, "--no-grad", "--frames", str(tmp_path)]) == 0
@@ -401,7 +398,6 @@ def test_frames_forward_only(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     capsys.readouterr()
 
 
-@needs_step
 @needs_renderer
 def test_frames_failing_removes_every_output_of_the_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
