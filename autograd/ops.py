@@ -30,6 +30,10 @@ from functools import lru_cache
 KINK_MARGIN = 1e-3
 
 
+def _always_smooth(*xs: float) -> bool:
+    return True
+
+
 @dataclass(frozen=True)
 class Op:
     """One primitive: forward rule, local derivatives and how to draw and test it.
@@ -54,7 +58,7 @@ class Op:
     local: Callable[..., tuple[float, ...]]
     formula: str
     domain: str = "all real inputs"
-    smooth: Callable[..., bool] = lambda *xs: True
+    smooth: Callable[..., bool] = _always_smooth
     sample_range: tuple[float, float] = (-5.0, 5.0)
 
     def __repr__(self) -> str:
@@ -243,10 +247,6 @@ def power(n: float) -> Op:
         domain=domain,
         smooth=smooth,
     )
-
-
-def _always_smooth(*xs: float) -> bool:
-    return True
 
 
 def _away_from_small(a: float) -> bool:

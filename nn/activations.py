@@ -83,7 +83,16 @@ def softmax(logits: Sequence[Value | float]) -> list[Value]:
         raise ValueError("softmax of an empty list")
     m = max(v.data for v in values)
     exps = [(v - m).exp() for v in values]
-    total = exps[0]
-    for e in exps[1:]:
-        total = total + e
+    total = chain_sum(exps)
     return [e / total for e in exps]
+
+
+def chain_sum(values: Sequence[Value]) -> Value:
+    """v0 + v1 + ... as a chain of add gates. (Python's ``sum`` would start from a constant 0
+    leaf, one more gate in every diagram.)"""
+    if not values:
+        raise ValueError("cannot add up an empty list of values")
+    total = values[0]
+    for v in values[1:]:
+        total = total + v
+    return total

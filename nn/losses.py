@@ -26,6 +26,7 @@ from typing import TypeVar
 import numpy as np
 
 from autograd import NonFiniteError, Value
+from nn.activations import chain_sum
 from nn.module import Module
 
 Number = int | float
@@ -63,24 +64,15 @@ def _label(target: object, allowed: tuple[int, ...], loss: str, hint: str = "") 
     raise ValueError(f"{loss}: the target must be one of {set(allowed)}, got {target!r}{hint}")
 
 
-def _total(values: Iterable[Value]) -> Value | None:
-    """v0 + v1 + ... as a chain of add gates (``None`` for no values)."""
-    total: Value | None = None
-    for v in values:
-        total = v if total is None else total + v
-    return total
-
-
 def mean(losses: Iterable[Value]) -> Value:
     """(1/n) sum_i loss_i: the loss of a batch, the mean over its examples.
 
     A chain of add gates and one multiply by the constant 1/n; d mean / d loss_i = 1/n.
     """
     items = list(losses)
-    total = _total(items)
-    if total is None:
+    if not items:
         raise ValueError("the mean loss of an empty batch is undefined: give at least 1 example")
-    return total * (1.0 / len(items))
+    return chain_sum(items) * (1.0 / len(items))
 
 
 def _pairs(predictions: Sequence[P], targets: Sequence[T], loss: str) -> list[tuple[P, T]]:
@@ -203,9 +195,7 @@ def softmax_cross_entropy(logits: Sequence[Operand], target: int) -> Value:
         )
     m = max(z.data for z in zs)
     shifted = [z - m for z in zs]
-    total = _total(e.exp() for e in shifted)
-    assert total is not None
-    return total.log() - shifted[y]
+    return chain_sum([e.exp() for e in shifted]).log() - shifted[y]
 
 
 # -- hinge -------------------------------------------------------------------------------------
@@ -271,8 +261,8 @@ def l2_penalty(parameters: NamedParameters) -> Value:
     2 strength w per unit of learning rate. No 1/2 in front, as in micrograd's demo
     (``alpha * sum(p * p)``). A model without weights gives the constant 0.
     """
-    total = _total(w * w for _, w in weights(parameters))
-    return Value(0.0) if total is None else total
+    squares = [w * w for _, w in weights(parameters)]
+    return chain_sum(squares) if squares else Value(0.0)
 
 
 def l1_penalty(parameters: NamedParameters) -> Value:
@@ -282,5 +272,5 @@ def l1_penalty(parameters: NamedParameters) -> Value:
     so the slope there is 0 (the subgradient that leaves a zero weight at zero). L1 pushes
     weights to exactly 0 at a constant rate: sparse models.
     """
-    total = _total(w.max(-w) for _, w in weights(parameters))
-    return Value(0.0) if total is None else total
+    magnitudes = [w.max(-w) for _, w in weights(parameters)]
+    return chain_sum(magnitudes) if magnitudes else Value(0.0)

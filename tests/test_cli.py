@@ -313,7 +313,8 @@ def test_a_render_failure_comes_before_any_write(
     def broken(source: str, fmt: str = "svg", renderer: str = "auto") -> bytes:
         raise viz.RenderError("Graphviz (dot -Tpng) failed: out of crayons\nsecond line")
 
-    monkeypatch.setattr(cli_module, "render", broken)
+    # the -o bytes are rendered by Diagram.file_bytes, before anything is written
+    monkeypatch.setattr(importlib.import_module("viz.diagram"), "render", broken)
     monkeypatch.setattr(cli_module, "choose_renderer", lambda fmt: "system")
     monkeypatch.chdir(tmp_path)
     assert main([*XYZ, "-o", "a.dot", "-o", "b.png"]) == 2

@@ -26,9 +26,10 @@ from pathlib import Path
 from typing import NoReturn
 
 from viz.demo import render_demo
-from viz.diagram import Diagram, draw
+from viz.diagram import draw
 from viz.expression import ExpressionError, build, parse_assignment
-from viz.render import RenderError, choose_renderer, format_for, render, write_atomically
+from viz.render import RenderError, choose_renderer, format_for, write_atomically
+from viz.stepper import step
 from viz.style import format_number
 
 PROG = "python -m viz"
@@ -320,17 +321,12 @@ def _draw(args: argparse.Namespace) -> int:
     diagram = draw(root, grads=grads, **look)
     stepper = None
     if args.frames or args.html:
-        import viz  # the package, for viz.step; imported here so that `demo` never needs it
-
-        step = getattr(viz, "step", None)
-        if step is None:
-            raise _UsageError("--frames and --html need viz.step, which this version lacks")
         # A graph of its own: the stepper runs backward itself, from a clean state.
         stepper = step(build(args.expression, values), grads=grads, **look)
 
     # Render everything in memory first, so that a Graphviz failure comes before any write:
     # the -o files as bytes, and every frame's SVG (frames cache it; the saves below reuse it).
-    rendered = [(path, _render(diagram, fmt)) for path, fmt in planned]
+    rendered = [(path, diagram.file_bytes(fmt)) for path, fmt in planned]
     for frame in stepper or ():
         frame.svg()
 
@@ -354,15 +350,6 @@ def _draw(args: argparse.Namespace) -> int:
         f"{format_number(root.data, args.precision)}"
     )
     return 0
-
-
-def _render(diagram: Diagram, fmt: str) -> bytes:
-    """The bytes of one ``-o`` file (the SVG is rendered once and cached by the diagram)."""
-    if fmt == "dot":
-        return diagram.source.encode("utf-8")
-    if fmt == "svg":
-        return diagram.svg().encode("utf-8")
-    return render(diagram.source, fmt)
 
 
 if __name__ == "__main__":

@@ -43,10 +43,13 @@ class Diagram:
         The file is written atomically: after an error there is no partial file.
         """
         target = Path(path)
-        fmt = format_for(target)
-        data = self.svg().encode("utf-8") if fmt == "svg" else render(self.source, fmt)
-        write_atomically(target, data)
+        write_atomically(target, self.file_bytes(format_for(target)))
         return target
+
+    def file_bytes(self, fmt: str) -> bytes:
+        """The content of a ``fmt`` file (``"svg"``, ``"png"``, ``"pdf"``, ``"dot"``); SVG is
+        rendered once and cached."""
+        return self.svg().encode("utf-8") if fmt == "svg" else render(self.source, fmt)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         try:

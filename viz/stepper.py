@@ -24,7 +24,7 @@ from autograd import BackwardStep, Value, topological_order
 from viz.diagram import Diagram
 from viz.layout import compute_layout
 from viz.player import inline_svg, player_html
-from viz.render import RenderError, choose_renderer, render, write_atomically
+from viz.render import RenderError, choose_renderer, write_atomically
 from viz.style import DrawOptions, format_number, to_dot
 from viz.trace import Trace, TraceEdge, TraceNode, trace
 
@@ -133,9 +133,8 @@ class Stepper(Sequence[Frame]):
         rendered = []
         for frame in self._frames:
             for fmt in formats:
-                data = frame.svg().encode("utf-8") if fmt == "svg" else render(frame.source, fmt)
                 name = f"frame_{frame.index + 1:0{width}d}.{fmt}"
-                rendered.append((Path(directory) / name, data))
+                rendered.append((Path(directory) / name, frame.file_bytes(fmt)))
         for path, data in rendered:
             write_atomically(path, data)
         return [path for path, _ in rendered]
@@ -225,8 +224,16 @@ def step(
 
     full = trace(root) if grads else trace(root, known=())
     ids = {id(node.value): node.id for node in full.nodes}
-    states = [_forward_state(full, order, k, options) for k in range(len(order))]
-    states += [_backward_state(full, steps, j, ids, options) for j in range(len(steps))]
+    inputs = _inputs_of(full)
+    states = [_forward_state(full, inputs, k, options) for k in range(len(order))]
+    sent: dict[tuple[str, int], tuple[float, float, float]] = {}  # grows by one gate per frame
+    for j, (backward_step, _) in enumerate(steps):
+        gate_id = ids[id(backward_step.gate)]
+        for index, (local, down) in enumerate(
+            zip(backward_step.local_grads, backward_step.downstream, strict=True)
+        ):
+            sent[(gate_id, index)] = (backward_step.upstream, local, down)
+        states.append(_backward_state(full, steps, j, gate_id, sent, inputs, options))
 
     # One layout for every frame: the widest labels (everything known, chain form everywhere)
     # and the longest caption, so nothing in any frame needs more room than it has.
@@ -275,7 +282,9 @@ def _name(node: TraceNode, options: DrawOptions) -> str:
 
 
 def _describe(node: TraceNode, options: DrawOptions) -> str:
-    return node.label or f"{node.op or 'value'} = {format_number(node.value.data, 2)}"
+    return (
+        node.label or f"{node.op or 'value'} = {format_number(node.value.data, options.precision)}"
+    )
 
 
 def _formula(node: TraceNode, inputs: list[TraceNode], options: DrawOptions) -> str:
@@ -293,10 +302,13 @@ def _formula(node: TraceNode, inputs: list[TraceNode], options: DrawOptions) -> 
     return f"{symbol}({', '.join(args)})"
 
 
-def _inputs(full: Trace, node_id: str) -> list[TraceNode]:
+def _inputs_of(full: Trace) -> dict[str, list[TraceNode]]:
+    """Each node's inputs, in argument order."""
     by_id = {n.id: n for n in full.nodes}
-    edges = sorted((e for e in full.edges if e.target == node_id), key=lambda e: e.index)
-    return [by_id[e.source] for e in edges]
+    inputs: dict[str, list[TraceNode]] = {n.id: [] for n in full.nodes}
+    for e in sorted(full.edges, key=lambda e: e.index):
+        inputs[e.target].append(by_id[e.source])
+    return inputs
 
 
 def _is_constant(node: TraceNode) -> bool:
@@ -310,7 +322,9 @@ def _is_constant(node: TraceNode) -> bool:
         return False
 
 
-def _forward_state(full: Trace, order: list[Value], k: int, options: DrawOptions) -> Trace:
+def _forward_state(
+    full: Trace, inputs: dict[str, list[TraceNode]], k: int, options: DrawOptions
+) -> Trace:
     """Frame k of the forward pass: nodes 0..k have their values, nothing has a gradient."""
     shown = {n.id for n in full.nodes[: k + 1]}
     current = full.nodes[k]
@@ -330,10 +344,10 @@ def _forward_state(full: Trace, order: list[Value], k: int, options: DrawOptions
         if _is_constant(current):
             what = f"constant {value}"
     else:
-        what = f"{_formula(current, _inputs(full, current.id), options)} = {value}"
+        what = f"{_formula(current, inputs[current.id], options)} = {value}"
         if current.label:
             what = f"{current.label} = {what}"
-    caption = f"forward {k + 1}/{len(order)}: {what}"
+    caption = f"forward {k + 1}/{len(full.nodes)}: {what}"
     root = next(n for n in nodes if n.id == full.root.id)
     return Trace(nodes, edges, root, highlight=current.id, caption=caption)
 
@@ -342,22 +356,18 @@ def _backward_state(
     full: Trace,
     steps: list[tuple[BackwardStep, dict[int, float]]],
     j: int,
-    ids: dict[int, str],
+    gate_id: str,
+    sent: dict[tuple[str, int], tuple[float, float, float]],
+    inputs: dict[str, list[TraceNode]],
     options: DrawOptions,
 ) -> Trace:
-    """Frame j of the backward pass: gates 0..j have sent their gradients back.
+    """Frame j of the backward pass: gates 0..j have sent their gradients back, as recorded in
+    ``sent`` ((gate id, input index) -> upstream, local, downstream).
 
     Every number comes from the engine: a processed gate's edges carry the upstream, local and
     downstream gradients of its :class:`~autograd.BackwardStep`; a node's gradient is shown
     once every gate that uses it has sent its part (the root's is the seed, 1).
     """
-    sent: dict[tuple[str, int], tuple[float, float, float]] = {}
-    for backward_step, _ in steps[: j + 1]:
-        gate_id = ids[id(backward_step.gate)]
-        for index, (local, down) in enumerate(
-            zip(backward_step.local_grads, backward_step.downstream, strict=True)
-        ):
-            sent[(gate_id, index)] = (backward_step.upstream, local, down)
     snapshot = steps[j][1]
 
     def edge(e: TraceEdge) -> TraceEdge:
@@ -376,7 +386,6 @@ def _backward_state(
         for n in full.nodes
     )
     gate_step = steps[j][0]
-    gate_id = ids[id(gate_step.gate)]
     gate = next(n for n in full.nodes if n.id == gate_id)
 
     def number(x: float) -> str:
@@ -385,7 +394,7 @@ def _backward_state(
     parts = [
         f"{number(gate_step.upstream)} × {number(local)} = {number(down)} to {_name(n, options)}"
         for n, local, down in zip(
-            _inputs(full, gate_id), gate_step.local_grads, gate_step.downstream, strict=True
+            inputs[gate_id], gate_step.local_grads, gate_step.downstream, strict=True
         )
     ]
     label = f"{gate.label} = " if gate.label else ""
