@@ -19,15 +19,14 @@ from autograd.gradcheck import (
     numerical_grad,
 )
 from autograd.ops import OPS, Op, power
-from autograd.value import (
+from autograd.graph import (
     BackwardStep,
     NonFiniteError,
-    Value,
-    apply,
     is_grad_enabled,
     no_grad,
     topological_order,
 )
+from autograd.value import Value, apply
 
 __all__ = [
     "OPS",

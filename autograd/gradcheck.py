@@ -12,7 +12,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from autograd.ops import Op
-from autograd.value import NonFiniteError, Value, is_grad_enabled, no_grad, topological_order
+from autograd.graph import NonFiniteError, is_grad_enabled, no_grad, topological_order
+from autograd.value import Value
 
 Function = Callable[..., Value]
 

@@ -3,7 +3,7 @@
 Every operator on a ``Value`` is made from an entry of the op table (:mod:`autograd.ops`) by
 one of two factories below, :func:`_unary_gate` and :func:`_binary_gate`. The function they
 build computes the op's forward value and its **local** derivatives and records both on the new
-node. ``backward()`` is then one generic loop that never asks which op a node came from: for
+node. ``backward()`` is then the one generic loop of :mod:`autograd.graph` that never asks which op a node came from: for
 every node, in reverse topological order, and every input ``p`` of that node::
 
     p.grad += node.grad * local        # downstream += upstream x local
@@ -21,65 +21,28 @@ Design notes (why it looks like this):
   slots (``_in0``, ``_in1`` and their local derivatives ``_d0``, ``_d1``) rather than in tuples:
   a tuple per node would be one more object per node for Python's garbage collector to scan,
   which costs more than the arithmetic. ``parents`` and ``local_grads`` present them as tuples.
-* The graph is walked with explicit stacks, never recursion, so a chain of a million ops works.
-  The order comes from Kahn's algorithm: each node counts, in its ``_pending`` slot, how many
-  of its consumers have not been processed yet, and is processed when that reaches 0. A
-  counter on the node is cheaper than a ``set`` of visited nodes plus a sort, and the walk
-  leaves every counter back at 0 (also when it is interrupted, see :func:`_reset_counters`).
+* The walk itself (Kahn's algorithm, no recursion) and grad mode live in :mod:`autograd.graph`,
+  shared with :class:`~autograd.Tensor`; here a local gradient is a number.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from functools import cache
-from typing import NamedTuple, Union
+from typing import Union
 
 import numpy as np
 
+from autograd import graph as _graph
 from autograd import ops as _ops
+from autograd.graph import BackwardStep, NonFiniteError, backprop, topological_order
 from autograd.ops import Op
 
 Operand = Union["Value", int, float]
 
 _INF = math.inf
 _ACCEPTED = (int, float, np.integer, np.floating, np.bool_)
-
-
-class NonFiniteError(ArithmeticError, ValueError):
-    """A value, local derivative or gradient would not be a finite real number.
-
-    The engine's one policy for domain errors and overflow: it never produces inf or nan.
-    It raises this error, naming the op, its inputs and its domain, so a wrong number can never
-    flow silently into a gradient. Catch it as ``ValueError`` or ``ArithmeticError`` too.
-    """
-
-
-# Grad mode. A plain module flag (not thread-local): cheap to read on every op, and the
-# teaching engine is single-threaded. See `no_grad`.
-_grad_enabled = True
-
-
-@contextmanager
-def no_grad() -> Iterator[None]:
-    """Context manager inside which ops record no parents (results are plain leaves).
-
-    Use it for evaluation, numerical gradients or optimiser updates: nothing made inside is
-    part of any graph, so nothing is kept alive and ``backward`` cannot reach through it.
-    """
-    global _grad_enabled
-    previous = _grad_enabled
-    _grad_enabled = False
-    try:
-        yield
-    finally:
-        _grad_enabled = previous
-
-
-def is_grad_enabled() -> bool:
-    """True unless inside :func:`no_grad`."""
-    return _grad_enabled
 
 
 class Value:
@@ -243,166 +206,12 @@ class Value:
         Raises:
             NonFiniteError: a gradient overflowed float64; names the node where it happened.
         """
-        if self._in0 is None:  # a leaf: d self / d self = 1 and nothing else
-            self.grad += 1.0
-            return
-        # Pass 1: count, in each interior node's `_pending`, how many nodes below `self` use
-        # it, and zero its grad. Leaves are never counted nor pushed: they only receive.
-        self.grad = 0.0
-        stack = [self]
-        try:
-            while stack:
-                node = stack.pop()
-                in0 = node._in0
-                assert in0 is not None  # only interior nodes are ever pushed
-                if in0._in0 is not None:
-                    if not in0._pending:  # first use found: visit it
-                        in0.grad = 0.0
-                        stack.append(in0)
-                    in0._pending += 1
-                in1 = node._in1
-                if in1 is not None and in1._in0 is not None:
-                    if not in1._pending:
-                        in1.grad = 0.0
-                        stack.append(in1)
-                    in1._pending += 1
-            # Pass 2, Kahn's algorithm: a node is processed once every node using it has added
-            # its part to node.grad, i.e. when its `_pending` count is back to 0.
-            self.grad = 1.0
-            stack = [self]
-            while stack:
-                node = stack.pop()
-                upstream = node.grad  # complete: every use of node has been processed
-                if not -_INF < upstream < _INF:
-                    raise _grad_overflow(node, upstream)
-                in0 = node._in0
-                assert in0 is not None
-                down0 = upstream * node._d0  # downstream = upstream x local
-                grad = in0.grad + down0  # ... added to what other uses sent
-                if in0._in0 is not None:
-                    in0.grad = grad
-                    in0._pending -= 1
-                    if not in0._pending:
-                        stack.append(in0)
-                elif -_INF < grad < _INF:  # leaves are never popped: check them here
-                    in0.grad = grad
-                else:
-                    raise _grad_overflow(in0, grad)
-                in1 = node._in1
-                if in1 is not None:
-                    down1 = upstream * node._d1
-                    grad = in1.grad + down1
-                    if in1._in0 is not None:
-                        in1.grad = grad
-                        in1._pending -= 1
-                        if not in1._pending:
-                            stack.append(in1)
-                    elif -_INF < grad < _INF:
-                        in1.grad = grad
-                    else:
-                        raise _grad_overflow(in1, grad)
-                if on_step is not None:
-                    downstream = (down0,) if in1 is None else (down0, down1)
-                    on_step(BackwardStep(node, upstream, node.local_grads, downstream))
-        except BaseException:
-            _reset_counters(self)
-            raise
+        backprop(self, 1.0, 0.0, math.isfinite, on_step)
 
     def zero_grad(self) -> None:
         """Set ``.grad`` to 0.0 on this node and every node it depends on."""
         for node in topological_order(self):
             node.grad = 0.0
-
-
-class BackwardStep(NamedTuple):
-    """One gate's work during ``backward``: ``downstream[i] = upstream * local_grads[i]``."""
-
-    gate: Value
-    upstream: float
-    local_grads: tuple[float, ...]
-    downstream: tuple[float, ...]
-
-
-def topological_order(root: Value) -> list[Value]:
-    """Every node ``root`` depends on (itself included), each after all of its inputs.
-
-    Kahn's algorithm, backwards from ``root``: a node is emitted once every node that consumes
-    it has been, then the list is reversed. Iterative, so depth is limited only by memory, and
-    deterministic: the order depends only on the graph's shape.
-    """
-    _count_consumers(root)
-    order = []
-    stack = [root]
-    try:
-        while stack:
-            node = stack.pop()
-            order.append(node)
-            in0 = node._in0
-            if in0 is not None:
-                in0._pending -= 1
-                if not in0._pending:
-                    stack.append(in0)
-                in1 = node._in1
-                if in1 is not None:
-                    in1._pending -= 1
-                    if not in1._pending:
-                        stack.append(in1)
-    except BaseException:
-        _reset_counters(root)
-        raise
-    order.reverse()
-    return order
-
-
-def _count_consumers(root: Value) -> None:
-    """Set each node's ``_pending`` to the number of its uses by nodes below ``root``.
-
-    Depth-first from ``root``: a node is pushed when it is first reached (its count goes from
-    0 to 1) and every further use only counts. (``backward`` has its own copy of this pass
-    that also zeroes grads and skips leaves, which only receive gradient.)
-    """
-    stack = [root]
-    try:
-        while stack:
-            node = stack.pop()
-            in0 = node._in0
-            if in0 is None:
-                continue
-            if not in0._pending:
-                stack.append(in0)
-            in0._pending += 1
-            in1 = node._in1
-            if in1 is not None:
-                if not in1._pending:
-                    stack.append(in1)
-                in1._pending += 1
-    except BaseException:
-        _reset_counters(root)
-        raise
-
-
-def _grad_overflow(node: Value, grad: float) -> NonFiniteError:
-    return NonFiniteError(
-        f"the gradient reaching {node!r} would be {grad}: it overflowed float64 during "
-        "backward. Scale the inputs or the loss down."
-    )
-
-
-def _reset_counters(root: Value) -> None:
-    """Put every ``_pending`` below ``root`` back to 0 after a walk was interrupted.
-
-    The walks rely on all counters being 0 when they start. Only used on the error path, so it
-    keeps it simple: a set of visited nodes.
-    """
-    seen = {root}
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        node._pending = 0
-        for parent in node.parents:
-            if parent not in seen:
-                seen.add(parent)
-                stack.append(parent)
 
 
 def _to_float(number: object) -> float:
@@ -463,7 +272,7 @@ def _unary_gate(op: Op) -> Callable[[Value], Value]:
         node.label = ""
         node._in1 = None
         node._d1 = 0.0
-        if _grad_enabled:
+        if _graph._grad_enabled:
             node.gate = op
             node._in0 = a
             node._d0 = d0
@@ -505,7 +314,7 @@ def _binary_gate(op: Op, reflected: bool = False) -> Callable[[Value, Operand], 
         node.data = out
         node.grad = 0.0
         node.label = ""
-        if _grad_enabled:
+        if _graph._grad_enabled:
             node.gate = op
             node._in0 = a
             node._in1 = b

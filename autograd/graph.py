@@ -1,0 +1,280 @@
+"""The graph core shared by :class:`~autograd.Value` and :class:`~autograd.Tensor`.
+
+A node of either kind has the same fields: ``data`` (its forward value), ``grad``, ``gate``
+(the :class:`~autograd.ops.Op` that made it, ``None`` for a leaf), up to two inputs ``_in0``
+and ``_in1``, the **local** gradients ``_d0`` and ``_d1`` that go with them, and a ``_pending``
+counter used by the graph walks below. Everything here reads only those fields, so one walk,
+one backward rule and one grad mode serve scalars and arrays alike.
+
+The backward rule is the lectures' one line, for every node in reverse topological order and
+every input ``p`` of it::
+
+    p.grad = p.grad + node.grad * local        # downstream = upstream x local, then summed
+
+For a ``Value`` the local gradient is a number: d node / d p. For a ``Tensor`` it is the
+Jacobian of the op, kept as data in whatever form multiplies an upstream array cheapest: an
+array of elementwise derivatives (``exp``: e^x), or a small linear-map object
+(:mod:`autograd.jacobians`: "matmul by W^T", "sum back to shape (10,)") whose ``__rmul__``
+applies it. Either way ``upstream * local`` is the vector-Jacobian product, and the walk never
+asks which op a node came from.
+
+Why the walk looks like this:
+
+* It never recurses, so a chain of a million ops works.
+* The order is Kahn's algorithm. Each node counts, in its ``_pending`` slot, how many of its
+  consumers have not been processed yet, and is processed when that reaches 0, i.e. when its
+  gradient is complete. A counter on the node is cheaper than a ``set`` of visited nodes plus
+  a sort, and the walk leaves every counter back at 0 (also when it is interrupted, see
+  :func:`_reset_counters`).
+* Leaves (inputs, parameters, constants) only receive: they are never counted nor pushed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, NamedTuple, Protocol
+
+
+class NonFiniteError(ArithmeticError, ValueError):
+    """A value, local derivative or gradient would not be a finite real number.
+
+    The engine's one policy for domain errors and overflow: it never produces inf or nan.
+    It raises this error, naming the op, its inputs and its domain, so a wrong number can never
+    flow silently into a gradient. Catch it as ``ValueError`` or ``ArithmeticError`` too.
+    """
+
+
+# Grad mode. A plain module flag (not thread-local): cheap to read on every op, and the
+# teaching engine is single-threaded. See `no_grad`.
+_grad_enabled = True
+
+
+@contextmanager
+def no_grad() -> Iterator[None]:
+    """Context manager inside which ops record no inputs (results are plain leaves).
+
+    Use it for evaluation, numerical gradients or optimiser updates: nothing made inside is
+    part of any graph, so nothing is kept alive and ``backward`` cannot reach through it.
+    Serves Values and Tensors alike.
+    """
+    global _grad_enabled
+    previous = _grad_enabled
+    _grad_enabled = False
+    try:
+        yield
+    finally:
+        _grad_enabled = previous
+
+
+def is_grad_enabled() -> bool:
+    """True unless inside :func:`no_grad`."""
+    return _grad_enabled
+
+
+class Node(Protocol):
+    """The fields every graph node has (``Value`` and ``Tensor`` both do)."""
+
+    data: Any
+    grad: Any
+    label: str
+    _in0: Node | None
+    _in1: Node | None
+    _d0: Any
+    _d1: Any
+    _pending: int
+
+    @property
+    def parents(self) -> tuple[Any, ...]: ...
+
+
+class BackwardStep(NamedTuple):
+    """One gate's work during ``backward``: ``downstream[i] = upstream * local_grads[i]``."""
+
+    gate: Any  # the node (a Value or a Tensor) whose gradient was just sent to its inputs
+    upstream: Any
+    local_grads: tuple[Any, ...]
+    downstream: tuple[Any, ...]
+
+
+OnStep = Callable[[BackwardStep], None]
+
+
+def backprop(
+    root: Node,
+    seed: Any,
+    zero: Any,
+    finite: Callable[[Any], bool],
+    on_step: OnStep | None = None,
+) -> None:
+    """Fill ``.grad`` of every node ``root`` depends on with d root / d node, times ``seed``.
+
+    The one backward walk of the engine (``Value.backward`` and ``Tensor.backward`` call it).
+
+    Args:
+        root: the node to differentiate.
+        seed: d root / d root: 1.0 for a scalar, an array shaped like ``root.data`` otherwise.
+        zero: what an interior node's gradient starts from before its uses add to it (0.0 for
+            Values; for Tensors an additive identity that costs no array).
+        finite: ``finite(g)`` is True when the gradient ``g`` holds no inf or nan. Every
+            complete gradient is checked before it is used or stored.
+        on_step: called after each gate has sent its gradient to its inputs, with a
+            :class:`BackwardStep`; the graph is in the walk's real partial state then.
+
+    Leaves *add* to what ``.grad`` already holds (call ``backward`` twice and their gradients
+    double; clear them with ``zero_grad``). Interior nodes are reset at the start of each walk.
+
+    Raises:
+        NonFiniteError: a gradient overflowed; names the node where it happened.
+    """
+    if root._in0 is None:  # a leaf: d root / d root = seed and nothing else
+        grad = root.grad + seed
+        if not finite(grad):
+            raise _grad_overflow(root, grad)
+        root.grad = grad
+        return
+    # Pass 1: count, in each interior node's `_pending`, how many nodes below `root` use it,
+    # and reset its grad. Only interior nodes are pushed.
+    root.grad = zero
+    stack = [root]
+    try:
+        while stack:
+            node = stack.pop()
+            in0 = node._in0
+            assert in0 is not None  # only interior nodes are ever pushed
+            if in0._in0 is not None:
+                if not in0._pending:  # first use found: visit it
+                    in0.grad = zero
+                    stack.append(in0)
+                in0._pending += 1
+            in1 = node._in1
+            if in1 is not None and in1._in0 is not None:
+                if not in1._pending:
+                    in1.grad = zero
+                    stack.append(in1)
+                in1._pending += 1
+        # Pass 2, Kahn's algorithm: a node is processed once every node using it has added
+        # its part to node.grad, i.e. when its `_pending` count is back to 0.
+        root.grad = seed
+        stack = [root]
+        while stack:
+            node = stack.pop()
+            upstream = node.grad  # complete: every use of node has been processed
+            if not finite(upstream):
+                raise _grad_overflow(node, upstream)
+            in0 = node._in0
+            assert in0 is not None
+            down0 = upstream * node._d0  # downstream = upstream x local
+            grad = in0.grad + down0  # ... added to what other uses sent
+            if in0._in0 is not None:
+                in0.grad = grad
+                in0._pending -= 1
+                if not in0._pending:
+                    stack.append(in0)
+            elif finite(grad):  # leaves are never popped: check them here
+                in0.grad = grad
+            else:
+                raise _grad_overflow(in0, grad)
+            in1 = node._in1
+            if in1 is not None:
+                down1 = upstream * node._d1
+                grad = in1.grad + down1
+                if in1._in0 is not None:
+                    in1.grad = grad
+                    in1._pending -= 1
+                    if not in1._pending:
+                        stack.append(in1)
+                elif finite(grad):
+                    in1.grad = grad
+                else:
+                    raise _grad_overflow(in1, grad)
+            if on_step is not None:
+                if in1 is None:
+                    on_step(BackwardStep(node, upstream, (node._d0,), (down0,)))
+                else:
+                    on_step(BackwardStep(node, upstream, (node._d0, node._d1), (down0, down1)))
+    except BaseException:
+        _reset_counters(root)
+        raise
+
+
+def topological_order(root: Node) -> list[Any]:
+    """Every node ``root`` depends on (itself included), each after all of its inputs.
+
+    Kahn's algorithm, backwards from ``root``: a node is emitted once every node that consumes
+    it has been, then the list is reversed. Iterative, so depth is limited only by memory, and
+    deterministic: the order depends only on the graph's shape.
+    """
+    _count_consumers(root)
+    order = []
+    stack = [root]
+    try:
+        while stack:
+            node = stack.pop()
+            order.append(node)
+            in0 = node._in0
+            if in0 is not None:
+                in0._pending -= 1
+                if not in0._pending:
+                    stack.append(in0)
+                in1 = node._in1
+                if in1 is not None:
+                    in1._pending -= 1
+                    if not in1._pending:
+                        stack.append(in1)
+    except BaseException:
+        _reset_counters(root)
+        raise
+    order.reverse()
+    return order
+
+
+def _count_consumers(root: Node) -> None:
+    """Set each node's ``_pending`` to the number of its uses by nodes below ``root``.
+
+    Depth-first from ``root``: a node is pushed when it is first reached (its count goes from
+    0 to 1) and every further use only counts. (:func:`backprop` has its own copy of this pass
+    that also resets grads and skips leaves, which only receive gradient.)
+    """
+    stack = [root]
+    try:
+        while stack:
+            node = stack.pop()
+            in0 = node._in0
+            if in0 is None:
+                continue
+            if not in0._pending:
+                stack.append(in0)
+            in0._pending += 1
+            in1 = node._in1
+            if in1 is not None:
+                if not in1._pending:
+                    stack.append(in1)
+                in1._pending += 1
+    except BaseException:
+        _reset_counters(root)
+        raise
+
+
+def _grad_overflow(node: Node, grad: Any) -> NonFiniteError:
+    return NonFiniteError(
+        f"the gradient reaching {node!r} is not finite (inf or nan): it overflowed float "
+        "range during backward. Scale the inputs or the loss down."
+    )
+
+
+def _reset_counters(root: Node) -> None:
+    """Put every ``_pending`` below ``root`` back to 0 after a walk was interrupted.
+
+    The walks rely on all counters being 0 when they start. Only used on the error path, so it
+    keeps it simple: a set of visited nodes.
+    """
+    seen = {id(root)}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        node._pending = 0
+        for parent in node.parents:
+            if id(parent) not in seen:
+                seen.add(id(parent))
+                stack.append(parent)
