@@ -15,10 +15,10 @@ from autograd.gradcheck import (
     GateMismatch,
     GradcheckError,
     find_wrong_gate,
+    find_wrong_tensor_gate,
     gradcheck,
     numerical_grad,
 )
-from autograd.ops import OPS, Op, power
 from autograd.graph import (
     BackwardStep,
     NonFiniteError,
@@ -26,18 +26,25 @@ from autograd.graph import (
     no_grad,
     topological_order,
 )
+from autograd.ops import OPS, Op, power
+from autograd.tensor import TENSOR_OPS, Tensor, apply_tensor, concatenate
 from autograd.value import Value, apply
 
 __all__ = [
     "OPS",
+    "TENSOR_OPS",
     "BackwardStep",
     "GateMismatch",
     "GradcheckError",
     "NonFiniteError",
     "Op",
+    "Tensor",
     "Value",
     "apply",
+    "apply_tensor",
+    "concatenate",
     "find_wrong_gate",
+    "find_wrong_tensor_gate",
     "gradcheck",
     "is_grad_enabled",
     "no_grad",

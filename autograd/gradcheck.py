@@ -10,12 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from autograd.ops import Op
+import numpy as np
+
 from autograd.graph import NonFiniteError, is_grad_enabled, no_grad, topological_order
+from autograd.ops import Op
+from autograd.tensor import Tensor
 from autograd.value import Value
 
-Function = Callable[..., Value]
+Function = Callable[..., Any]
 
 
 class GradcheckError(AssertionError):
@@ -31,8 +35,8 @@ class GradcheckError(AssertionError):
     def __init__(
         self,
         message: str,
-        analytic: list[float],
-        numeric: list[float],
+        analytic: list[Any],
+        numeric: list[Any],
         blamed_gate: GateMismatch | None,
     ) -> None:
         super().__init__(message)
@@ -45,7 +49,7 @@ class GradcheckError(AssertionError):
 class GateMismatch:
     """One gate whose recorded local derivative disagrees with its centred difference."""
 
-    node: Value
+    node: Value | Tensor
     input_index: int
     recorded: float
     numeric: float
@@ -53,7 +57,10 @@ class GateMismatch:
     def describe(self) -> str:
         op = self.node.gate
         assert op is not None
-        args = ", ".join(f"{p.data!r}" for p in self.node.parents)
+        args = ", ".join(
+            f"shape {p.shape}" if isinstance(p, Tensor) else f"{p.data!r}"
+            for p in self.node.parents
+        )
         return (
             f"gate {op.name} ('{op.symbol}') at inputs ({args}): local derivative with respect "
             f"to input {self.input_index} recorded {self.recorded!r}, numeric "
@@ -80,14 +87,18 @@ def _call(f: Function, leaves: Sequence[Value]) -> Value:
     return out
 
 
-def numerical_grad(f: Function, inputs: Sequence[Value | float], eps: float = 1e-6) -> list[float]:
+def numerical_grad(f: Function, inputs: Sequence[Any], eps: float = 1e-6) -> list[Any]:
     """Centred differences ``(f(x_i + eps) - f(x_i - eps)) / (2 eps)`` for every input.
 
     ``f`` is called as ``f(*values)`` with fresh leaf Values and must return a Value. ``inputs``
-    may be Values or numbers; they are not modified.
+    may be Values or numbers; they are not modified. With Tensors (or arrays) as inputs, ``f``
+    gets fresh leaf Tensors and must return a one-element Tensor; the result is one array per
+    input, each element's centred difference (two evaluations of ``f`` per element).
     """
     if not eps > 0:
         raise ValueError(f"eps must be positive, got {eps}")
+    if _has_tensors(inputs):
+        return _numerical_grad_tensors(f, _tensor_leaves(inputs), eps)
     base = [leaf.data for leaf in _leaves(inputs)]
     labels = [x.label if isinstance(x, Value) else "" for x in inputs]
 
@@ -205,6 +216,8 @@ def gradcheck(
             "gradcheck was called inside no_grad(): no graph is recorded there, so backward "
             "cannot compute the analytic gradient. Call it outside the no_grad block."
         )
+    if _has_tensors(inputs):
+        return _gradcheck_tensors(f, inputs, eps, atol, rtol)
     leaves = _leaves(inputs)
     out = _call(f, leaves)
     out.backward()
@@ -244,3 +257,150 @@ def gradcheck(
         + where
     )
     raise GradcheckError(message, analytic, numeric, blamed)
+
+
+# -- Tensors: the same check, element by element -----------------------------------------------
+#
+# For a function of tensors that returns one number, every element of every input gets its own
+# centred difference. A function returning a larger tensor is checked through a fixed random
+# projection: g(x) = Σ f(x) * r, whose gradient is what ``f(x).backward(r)`` computes.
+
+
+def _has_tensors(inputs: Sequence[Any]) -> bool:
+    return any(isinstance(x, (Tensor, np.ndarray)) for x in inputs)
+
+
+def _tensor_leaves(inputs: Sequence[Any]) -> list[Tensor]:
+    leaves = []
+    for x in inputs:
+        if isinstance(x, Value):
+            raise TypeError("gradcheck takes Values or Tensors, not both in one call")
+        leaf = Tensor(x.data, x.label) if isinstance(x, Tensor) else Tensor(x)
+        if leaf.dtype != np.float64:
+            raise TypeError(
+                f"gradcheck needs float64 inputs, got {leaf.dtype}: in float32 a centred "
+                "difference with eps 1e-6 is mostly rounding error. Convert with Tensor(x, "
+                "dtype='float64')"
+            )
+        leaves.append(leaf)
+    return leaves
+
+
+def _projected(f: Function, leaves: Sequence[Tensor]) -> tuple[Tensor, np.ndarray | None]:
+    """``f(*leaves)`` reduced to one number: itself, or Σ out * r for a fixed random r."""
+    out = f(*leaves)
+    if not isinstance(out, Tensor):
+        raise TypeError(f"f must return a Tensor built from its inputs, got {type(out).__name__}")
+    if out.size == 1:
+        return out, None
+    r = np.random.default_rng(0).standard_normal(out.shape)
+    return out, r
+
+
+def _numerical_grad_tensors(f: Function, leaves: list[Tensor], eps: float) -> list[np.ndarray]:
+    base = [leaf.data.copy() for leaf in leaves]
+    labels = [leaf.label for leaf in leaves]
+    with no_grad():
+        _, r = _projected(f, [Tensor(b, label) for b, label in zip(base, labels, strict=True)])
+
+    def f_at(i: int, index: tuple[int, ...], shift: float) -> float:
+        shifted = [b.copy() for b in base]
+        shifted[i][index] += shift
+        try:
+            with no_grad():
+                out = f(*[Tensor(b, label) for b, label in zip(shifted, labels, strict=True)])
+        except NonFiniteError as error:
+            raise NonFiniteError(
+                f"numerical_grad: f is not finite at input {i}{list(index)} "
+                f"{shift:+g}: {error}. Move the point away from the edge of the domain."
+            ) from error
+        return float(out.data.sum() if r is None else (out.data * r).sum())
+
+    grads = []
+    for i, b in enumerate(base):
+        g = np.zeros_like(b)
+        for index in np.ndindex(b.shape):
+            g[index] = (f_at(i, index, eps) - f_at(i, index, -eps)) / (2.0 * eps)
+        grads.append(g)
+    return grads
+
+
+def _gradcheck_tensors(
+    f: Function, inputs: Sequence[Any], eps: float, atol: float, rtol: float
+) -> bool:
+    leaves = _tensor_leaves(inputs)
+    out, r = _projected(f, leaves)
+    out.backward(r)
+    analytic = [leaf.grad for leaf in leaves]
+    numeric = _numerical_grad_tensors(f, leaves, eps)
+    close = [
+        np.abs(a - n) <= atol + rtol * np.abs(n) for a, n in zip(analytic, numeric, strict=True)
+    ]
+    if all(c.all() for c in close):
+        return True
+    rows = []
+    for i, (leaf, a, n, ok) in enumerate(zip(leaves, analytic, numeric, close, strict=True)):
+        name = f"{i} ({leaf.label})" if leaf.label else f"{i}"
+        if ok.all():
+            rows.append(f"  input {name}, shape {leaf.shape}: ok")
+            continue
+        worst = np.unravel_index(np.argmax(np.abs(a - n)), a.shape) if a.ndim else ()
+        rows.append(
+            f"  input {name}, shape {leaf.shape}: {int((~ok).sum())} of {ok.size} elements "
+            f"differ; worst at {tuple(int(k) for k in worst)}: analytic "
+            f"{float(a[worst])!r}, numeric {float(n[worst])!r}  <-- mismatch"
+        )
+    blamed = find_wrong_tensor_gate(out, eps, atol, rtol)
+    where = (
+        "First wrong local gradient: " + blamed.describe()
+        if blamed is not None
+        else "Every gate's local gradient agrees with differences of that gate alone: look "
+        "for values computed on .data outside the engine, or an input within eps of a kink."
+    )
+    projected = "" if r is None else " (f returns a tensor: checked via Σ f(x) * r, r fixed)"
+    message = (
+        f"gradcheck failed (eps={eps}, atol={atol}, rtol={rtol}){projected}:\n"
+        + "\n".join(rows)
+        + "\n"
+        + where
+    )
+    raise GradcheckError(message, analytic, numeric, blamed)
+
+
+def find_wrong_tensor_gate(
+    root: Tensor, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3
+) -> GateMismatch | None:
+    """The first Tensor gate, in forward order, whose local gradient is wrong; ``None`` if all
+    agree.
+
+    Each gate is checked alone: its recorded local gradient times a random upstream ``u``
+    against the centred differences of ``Σ u * op.forward(inputs)``, element by element. The
+    mismatch reports the largest disagreement (``recorded`` and ``numeric`` at that element).
+    """
+    rng = np.random.default_rng(1)
+    for node in topological_order(root):
+        op = node.gate
+        if op is None:
+            continue
+        xs = [p.data.astype(np.float64) for p in node.parents]
+        u = rng.standard_normal(node.data.shape)
+        for i, local in enumerate(node.local_grads):
+            recorded = np.broadcast_to(u * local, xs[i].shape)
+            numeric = np.zeros_like(xs[i])
+            try:
+                for index in np.ndindex(xs[i].shape):
+                    plus = [x.copy() for x in xs]
+                    minus = [x.copy() for x in xs]
+                    plus[i][index] += eps
+                    minus[i][index] -= eps
+                    with no_grad():
+                        high = (u * op.forward(*plus)).sum()
+                        low = (u * op.forward(*minus)).sum()
+                    numeric[index] = (high - low) / (2.0 * eps)
+            except (ValueError, FloatingPointError):
+                continue
+            wrong = np.abs(recorded - numeric) > atol + rtol * np.abs(numeric)
+            if wrong.any():
+                worst = np.unravel_index(np.argmax(np.abs(recorded - numeric)), numeric.shape)
+                return GateMismatch(node, i, float(recorded[worst]), float(numeric[worst]))
+    return None

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple
 
 
 class NonFiniteError(ArithmeticError, ValueError):
@@ -72,20 +72,10 @@ def is_grad_enabled() -> bool:
     return _grad_enabled
 
 
-class Node(Protocol):
-    """The fields every graph node has (``Value`` and ``Tensor`` both do)."""
-
-    data: Any
-    grad: Any
-    label: str
-    _in0: Node | None
-    _in1: Node | None
-    _d0: Any
-    _d1: Any
-    _pending: int
-
-    @property
-    def parents(self) -> tuple[Any, ...]: ...
+# A graph node: a Value or a Tensor. Both have the fields the walks use (`data`, `grad`,
+# `label`, `_in0`, `_in1`, `_d0`, `_d1`, `_pending` and the `parents` property); typed loosely
+# because the walks write to them and each kind stores different things there.
+Node = Any
 
 
 class BackwardStep(NamedTuple):

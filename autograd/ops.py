@@ -9,7 +9,9 @@ with :func:`autograd.apply`).
 
 Conventions for the rules:
 
-* ``forward(*xs) -> float`` takes the input values as floats.
+* ``forward(*xs) -> float`` takes the input values as floats. (A Tensor op is the same record
+  with arrays in and out, and locals that may be arrays or linear maps: see
+  :mod:`autograd.tensor`.)
 * ``local(*xs, out) -> tuple[float, ...]`` takes the same inputs *and the forward output* (so
   ``exp`` and ``sigmoid`` can reuse it) and returns ``d out / d x_i`` for every input, in order.
   Backprop then applies ``downstream_i = upstream * local_i`` for each input.
@@ -24,6 +26,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 #: How far from a kink (relu at 0, max at a tie) test inputs must stay: far larger than the
 #: 1e-6 step of the central differences, so the numeric gradient never straddles the kink.
@@ -54,8 +57,8 @@ class Op:
     name: str
     symbol: str
     arity: int
-    forward: Callable[..., float]
-    local: Callable[..., tuple[float, ...]]
+    forward: Callable[..., Any]  # floats in, a float out (Value); arrays for a Tensor op
+    local: Callable[..., tuple[Any, ...]]
     formula: str
     domain: str = "all real inputs"
     smooth: Callable[..., bool] = _always_smooth

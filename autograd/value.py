@@ -3,8 +3,9 @@
 Every operator on a ``Value`` is made from an entry of the op table (:mod:`autograd.ops`) by
 one of two factories below, :func:`_unary_gate` and :func:`_binary_gate`. The function they
 build computes the op's forward value and its **local** derivatives and records both on the new
-node. ``backward()`` is then the one generic loop of :mod:`autograd.graph` that never asks which op a node came from: for
-every node, in reverse topological order, and every input ``p`` of that node::
+node. ``backward()`` is then the one generic loop of :mod:`autograd.graph`, which never asks
+which op a node came from: for every node, in reverse topological order, and every input
+``p`` of that node::
 
     p.grad += node.grad * local        # downstream += upstream x local
 

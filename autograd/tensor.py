@@ -1,0 +1,801 @@
+"""The array graph node :class:`Tensor`: the same graph core as :class:`~autograd.Value`,
+with numpy arrays for values and gradients.
+
+"It's all just matrix-vector multiplications": a Tensor op is an :class:`~autograd.ops.Op`,
+the same record a scalar op is, with a numpy ``forward`` and a ``local`` rule that returns, per
+input, the op's Jacobian in a form that an upstream gradient can be multiplied by (a number, an
+array, or a :class:`~autograd.jacobians.LinearMap`; see :mod:`autograd.jacobians`). The node
+stores those locals exactly as a ``Value`` stores its local derivatives, and ``backward()`` is
+the same walk (:func:`autograd.graph.backprop`) with the same rule::
+
+    p.grad = p.grad + node.grad * local        # downstream = upstream x local
+
+so the lecture's gate patterns carry over unchanged: add distributes (local 1), mul swaps
+(the local for ``a`` is ``b``), max routes, and a tensor used twice adds. "The gradient with
+respect to a variable has the same shape as the variable": every local rule returns a
+downstream gradient shaped like its input (summing over axes that numpy broadcasting added).
+
+Like every gate in the lectures, each op has one or two inputs; :func:`concatenate` of n
+tensors is a chain of n - 1 two-input gates.
+
+Error policy, as for Values: no op produces inf or nan. Every op's output (and every local
+array that could overflow) is checked, and a problem raises
+:class:`~autograd.NonFiniteError` naming the op, the shapes and the domain; ``backward``
+checks every gradient it stores.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from functools import lru_cache
+from typing import Any, Union
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from autograd import graph as _graph
+from autograd import jacobians as J
+from autograd import ops as _ops
+from autograd.graph import NonFiniteError, OnStep, backprop, topological_order
+from autograd.ops import Op
+
+Array = NDArray[Any]
+TensorOperand = Union["Tensor", float, int, ArrayLike]
+
+_FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
+
+
+def all_finite(a: Any) -> bool:
+    """True when the array (or number) ``a`` holds no inf and no nan.
+
+    A sum is finite only if every term is (inf or nan in any term makes it inf or nan), so one
+    fast ``sum`` screens the array; only when the sum is not finite (which a sum of huge finite
+    numbers can also be) is every element tested.
+    """
+    if isinstance(a, float):
+        return math.isfinite(a)
+    if a.dtype.kind not in "fc":
+        return True  # integers and booleans are always finite
+    return math.isfinite(a.sum()) or bool(np.isfinite(a).all())
+
+
+class _Zero:
+    """The gradient of an interior node before any of its uses has sent it one: ``0 + g = g``.
+
+    ``backward`` starts interior nodes from this instead of an array of zeros, so the first
+    use's downstream gradient becomes the node's gradient without an array being allocated and
+    added. Every node ``backward`` reaches gets at least one gradient, so none is left holding
+    this once the walk has finished.
+    """
+
+    __slots__ = ()
+    __array_ufunc__ = None
+
+    def __add__(self, other: Any) -> Any:
+        return other
+
+    __radd__ = __add__
+
+    def __repr__(self) -> str:
+        return "0 (no gradient yet)"
+
+
+_ZERO = _Zero()
+
+
+class Tensor:
+    """An array node of the computational graph.
+
+    Attributes:
+        data: the forward value, a numpy array (float64, or float32 if made so).
+        grad: d root / d self after ``root.backward()``, an array of ``data``'s shape. Leaves
+            (tensors you make) start from zeros; a tensor an op made holds ``None`` until a
+            backward pass reaches it.
+        label: a name for diagrams (``"W1"``); optional.
+        gate: the :class:`~autograd.ops.Op` that produced this tensor, ``None`` for a leaf.
+    """
+
+    __slots__ = ("_d0", "_d1", "_in0", "_in1", "_pending", "data", "gate", "grad", "label")
+    __array_ufunc__ = None  # `ndarray + tensor` makes numpy step aside: Tensor.__radd__ runs
+
+    data: Array
+    grad: Any  # an array of data's shape; None on an op's output no backward has reached
+    label: str
+    gate: Op | None
+    _in0: Tensor | None
+    _in1: Tensor | None
+    _d0: Any
+    _d1: Any
+    _pending: int
+
+    def __init__(
+        self, data: ArrayLike, label: str = "", dtype: type | np.dtype[Any] | str | None = None
+    ) -> None:
+        """A leaf tensor holding a copy of ``data`` (a number, nested list or array).
+
+        ``dtype`` is float64 by default (float32 arrays stay float32); float32 may be asked
+        for. Integers and booleans are converted to floats: gradients are real numbers.
+        """
+        if isinstance(data, Tensor):
+            raise TypeError("Tensor() got a Tensor; use t.data to copy its values")
+        if label.__class__ is not str:
+            raise TypeError(f"label must be a str, got {type(label).__name__}")
+        self.data = _float_array(data, dtype, "Tensor()")
+        if not all_finite(self.data):
+            raise NonFiniteError(
+                f"Tensor() needs finite numbers, got {_describe_bad(self.data)}: inf and nan "
+                "have no useful gradient; check the computation that produced them"
+            )
+        self.grad = np.zeros_like(self.data)
+        self.label = label
+        self.gate = self._in0 = self._in1 = None
+        self._d0 = self._d1 = None
+        self._pending = 0
+
+    # -- introspection ------------------------------------------------------------------------
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        return self.data.dtype
+
+    @property
+    def op(self) -> str:
+        """Name of the op that produced this tensor; ``""`` for a leaf."""
+        return "" if self.gate is None else self.gate.name
+
+    @property
+    def parents(self) -> tuple[Tensor, ...]:
+        """The input tensors, in argument order; ``()`` for a leaf."""
+        if self._in0 is None:
+            return ()
+        if self._in1 is None:
+            return (self._in0,)
+        return (self._in0, self._in1)
+
+    @property
+    def local_grads(self) -> tuple[Any, ...]:
+        """Per input, the local gradient that ``backward`` multiplies the upstream by."""
+        return (self._d0, self._d1)[: len(self.parents)]
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for inputs, parameters and constants: tensors no op produced."""
+        return self._in0 is None
+
+    def item(self) -> float:
+        """The value of a one-element tensor as a Python float."""
+        if self.data.size != 1:
+            raise ValueError(f"item() needs a one-element tensor, this one has shape {self.shape}")
+        return float(self.data.reshape(()))
+
+    def __float__(self) -> float:
+        return self.item()
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self.data)
+
+    def __repr__(self) -> str:
+        parts = [f"shape={self.shape}"]
+        if self.dtype != np.float64:
+            parts.append(f"dtype={self.dtype}")
+        if self.gate is not None:
+            parts.append(f"op={self.op!r}")
+        if self.label:
+            parts.append(f"label={self.label!r}")
+        if self.data.size <= 6:
+            parts.insert(0, np.array2string(self.data, precision=4, separator=", "))
+        return f"Tensor({', '.join(parts)})"
+
+    # -- elementwise arithmetic, with numpy broadcasting --------------------------------------
+
+    def __add__(self, other: TensorOperand) -> Tensor:
+        return apply_tensor(ADD, self, other)
+
+    def __radd__(self, other: TensorOperand) -> Tensor:
+        return apply_tensor(ADD, other, self)
+
+    def __sub__(self, other: TensorOperand) -> Tensor:
+        return apply_tensor(SUB, self, other)
+
+    def __rsub__(self, other: TensorOperand) -> Tensor:
+        return apply_tensor(SUB, other, self)
+
+    def __mul__(self, other: TensorOperand) -> Tensor:
+        return apply_tensor(MUL, self, other)
+
+    def __rmul__(self, other: TensorOperand) -> Tensor:
+        return apply_tensor(MUL, other, self)
+
+    def __truediv__(self, other: TensorOperand) -> Tensor:
+        return apply_tensor(TRUEDIV, self, other)
+
+    def __rtruediv__(self, other: TensorOperand) -> Tensor:
+        return apply_tensor(TRUEDIV, other, self)
+
+    def __neg__(self) -> Tensor:
+        return apply_tensor(NEG, self)
+
+    def __pow__(self, exponent: float) -> Tensor:
+        """``x ** n`` for a number ``n``, elementwise; d/dx = n x^(n-1)."""
+        if isinstance(exponent, Tensor) or not isinstance(exponent, (int, float, np.number)):
+            raise TypeError(
+                f"a Tensor's exponent must be a number, got {type(exponent).__name__}; for "
+                "a tensor exponent write (b * a.log()).exp()"
+            )
+        return apply_tensor(_power(float(exponent)), self)
+
+    def maximum(self, other: TensorOperand) -> Tensor:
+        """Elementwise max(self, other), the router gate; a tie splits the gradient 1/2, 1/2."""
+        return apply_tensor(MAXIMUM, self, other)
+
+    def exp(self) -> Tensor:
+        """e^x elementwise; local e^x."""
+        return apply_tensor(EXP, self)
+
+    def log(self) -> Tensor:
+        """Natural logarithm elementwise, for x > 0; local 1/x."""
+        return apply_tensor(LOG, self)
+
+    def sigmoid(self) -> Tensor:
+        """σ(x) elementwise, stable for any x; local (1 - σ) σ."""
+        return apply_tensor(SIGMOID, self)
+
+    def tanh(self) -> Tensor:
+        """tanh(x) elementwise; local 1 - tanh^2."""
+        return apply_tensor(TANH, self)
+
+    def relu(self) -> Tensor:
+        """max(0, x) elementwise; local 1 where x > 0, else 0 (0 at x = 0, as in PyTorch)."""
+        return apply_tensor(RELU, self)
+
+    # -- linear algebra and shapes ------------------------------------------------------------
+
+    def __matmul__(self, other: TensorOperand) -> Tensor:
+        return apply_tensor(MATMUL, self, other)
+
+    def __rmatmul__(self, other: TensorOperand) -> Tensor:
+        return apply_tensor(MATMUL, other, self)
+
+    def sum(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+        """Sum over ``axis`` (all axes by default); each input gets the upstream of its sum."""
+        return apply_tensor(_reduction("sum", _axes(axis, self.ndim), keepdims), self)
+
+    def mean(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+        """Mean over ``axis`` (all by default); each input gets upstream / (elements averaged)."""
+        return apply_tensor(_reduction("mean", _axes(axis, self.ndim), keepdims), self)
+
+    def max(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+        """Max over ``axis`` (all by default): the router gate per group; ties split evenly."""
+        if self.data.size == 0:
+            raise ValueError("max() of an empty tensor has no value")
+        return apply_tensor(_reduction("max", _axes(axis, self.ndim), keepdims), self)
+
+    def reshape(self, *shape: int | Sequence[int]) -> Tensor:
+        """The same numbers in a new shape (one axis may be -1); the gradient is reshaped back."""
+        target = tuple(shape[0]) if len(shape) == 1 and not isinstance(shape[0], int) else shape
+        try:
+            np.empty(self.shape).reshape(target)  # validate with numpy's own rules and message
+        except (ValueError, TypeError) as error:
+            raise ValueError(f"cannot reshape shape {self.shape} to {target}: {error}") from None
+        return apply_tensor(_reshape(tuple(int(n) for n in target)), self)  # type: ignore[arg-type]
+
+    def transpose(self, *axes: int) -> Tensor:
+        """Axes permuted (reversed by default); the gradient is permuted back."""
+        order = axes if axes else tuple(range(self.ndim))[::-1]
+        if sorted(int(a) % max(self.ndim, 1) for a in order) != list(range(self.ndim)):
+            raise ValueError(f"transpose axes {axes} are not a permutation of {self.ndim} axes")
+        return apply_tensor(_transpose(tuple(int(a) % self.ndim for a in order)), self)
+
+    @property
+    def T(self) -> Tensor:
+        """The transpose (axes reversed)."""
+        return self.transpose()
+
+    def __getitem__(self, key: Any) -> Tensor:
+        """Indexing and slicing as numpy does it; the gradient is scattered back (and picks of
+        the same element add)."""
+        if isinstance(key, Tensor) or (
+            isinstance(key, tuple) and any(isinstance(k, Tensor) for k in key)
+        ):
+            raise TypeError("index a Tensor with ints, slices or integer arrays, not a Tensor")
+        try:
+            self.data[key]
+        except (IndexError, TypeError, ValueError) as error:
+            raise IndexError(f"bad index {key!r} for shape {self.shape}: {error}") from None
+        return apply_tensor(_index(key), self)
+
+    # -- softmax and the loss -----------------------------------------------------------------
+
+    def softmax(self, axis: int = -1) -> Tensor:
+        """softmax along ``axis``: e^x_i / Σ_j e^x_j, computed from x - max(x) so that no
+        exponent is positive (stable for any finite x)."""
+        return apply_tensor(_softmax(_axis(axis, self.ndim)), self)
+
+    def log_softmax(self, axis: int = -1) -> Tensor:
+        """log softmax along ``axis``: x_i - log Σ_j e^x_j, by the same shift (stable)."""
+        return apply_tensor(_log_softmax(_axis(axis, self.ndim)), self)
+
+    def cross_entropy(self, targets: ArrayLike) -> Tensor:
+        """Softmax cross-entropy of these logits against integer class labels, averaged.
+
+        For logits of shape (N, C) and ``targets`` N integers in [0, C):
+        ``L = -1/N Σ_n log softmax(x_n)[t_n]``, and dL/dx_n = (softmax(x_n) - onehot(t_n)) / N.
+        One-dimensional logits (C,) take one integer target.
+        """
+        return apply_tensor(_cross_entropy_op(self, targets), self)
+
+    # -- backprop -----------------------------------------------------------------------------
+
+    def backward(self, grad: ArrayLike | None = None, on_step: OnStep | None = None) -> None:
+        """Fill ``.grad`` of every tensor this one depends on: d (grad · self) / d tensor.
+
+        With no ``grad``, ``self`` must hold one number (a loss) and the seed is 1. Otherwise
+        ``grad`` is the upstream gradient for ``self``, with exactly ``self``'s shape. Leaves
+        add to their ``.grad`` (clear them with ``zero_grad``); see
+        :func:`autograd.graph.backprop`, the walk shared with ``Value``.
+
+        Raises:
+            ValueError: no ``grad`` for a tensor of more than one element, or a ``grad`` of the
+                wrong shape.
+            NonFiniteError: the seed or a gradient is not finite.
+        """
+        if grad is None:
+            if self.data.size != 1:
+                raise ValueError(
+                    f"backward() without a gradient needs a one-element tensor (a loss), this "
+                    f"one has shape {self.shape}. Reduce it first (.sum(), .mean()) or pass "
+                    "backward(grad) with grad shaped like it"
+                )
+            seed = np.ones_like(self.data)
+        else:
+            seed = _float_array(grad, self.dtype, "backward(grad)")
+            if seed.shape != self.shape:
+                raise ValueError(
+                    f"backward(grad): grad has shape {seed.shape} but the tensor has shape "
+                    f"{self.shape}; the gradient of a value always has the value's shape"
+                )
+            if not all_finite(seed):
+                raise NonFiniteError(f"backward(grad): grad holds {_describe_bad(seed)}")
+        if self.grad is None:  # an op's output used as the root: it starts from nothing
+            self.grad = np.zeros_like(self.data)
+        backprop(self, seed, _ZERO, all_finite, on_step)
+
+    def zero_grad(self) -> None:
+        """Set ``.grad`` to zeros on this tensor and every tensor it depends on."""
+        for node in topological_order(self):
+            node.grad = np.zeros_like(node.data)
+
+
+# -- the op table for tensors ------------------------------------------------------------------
+#
+# The elementwise ops are the scalar op table's entries with a numpy forward: their `local`
+# rules (`mul`: (b, a); `exp`: (out,); ...) already work on arrays as they stand, and keep the
+# same name, symbol and formula, so a diagram of a tensor graph reads like the scalar one.
+
+
+def _numpy(op: Op, forward: Callable[..., Array], **changes: Any) -> Op:
+    return replace(op, forward=forward, **changes)
+
+
+def _stable_sigmoid(x: Array) -> Array:
+    """σ(x) = 1 / (1 + e^-x) with e^t evaluated only for t <= 0 (never overflows)."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _maximum_local(a: Array, b: Array, out: Array) -> tuple[Array, Array]:
+    """The router, elementwise: 1 to the larger input, 0 to the other, 1/2 each at a tie."""
+    to_a = (a > b) + 0.5 * (a == b)
+    return to_a, 1.0 - to_a
+
+
+ADD = _numpy(_ops.ADD, np.add)
+SUB = _numpy(_ops.SUB, np.subtract)
+NEG = _numpy(_ops.NEG, np.negative)
+MUL = _numpy(_ops.MUL, np.multiply)
+TRUEDIV = _numpy(_ops.TRUEDIV, np.divide)
+EXP = _numpy(_ops.EXP, np.exp)
+LOG = _numpy(_ops.LOG, np.log)
+SIGMOID = _numpy(_ops.SIGMOID, _stable_sigmoid)
+TANH = _numpy(_ops.TANH, np.tanh)
+# relu's and max's scalar locals branch on a number; these are the same rules on arrays
+RELU = _numpy(_ops.RELU, lambda a: np.maximum(a, 0.0), local=lambda a, out: (a > 0.0,))
+MAXIMUM = _numpy(_ops.MAX, np.maximum, local=_maximum_local)
+MATMUL = Op(
+    "matmul",
+    "@",
+    2,
+    forward=np.matmul,
+    local=lambda a, b, out: (J.MatmulRight(b), J.MatmulLeft(a)),
+    formula="d(a@b): downstream_a = upstream @ bᵀ, downstream_b = aᵀ @ upstream",
+    domain="1-D or 2-D tensors whose inner dimensions agree",
+)
+
+
+@lru_cache(maxsize=64)
+def _power(n: float) -> Op:
+    scalar = _ops.power(n)
+    if n in (0.0, 1.0):  # locals (0.0,) and (1.0,): numbers, fine for arrays
+        return _numpy(scalar, lambda a: np.power(a, n))
+    return _numpy(
+        scalar, lambda a: np.power(a, n), local=lambda a, out: (n * np.power(a, n - 1.0),)
+    )
+
+
+def _axes(axis: int | Sequence[int] | None, ndim: int) -> tuple[int, ...] | None:
+    """``axis`` as a sorted tuple of non-negative axes (``None``: all), checked."""
+    if axis is None:
+        return None
+    given = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for a in given:
+        if not isinstance(a, (int, np.integer)) or not -ndim <= a < ndim:
+            raise ValueError(f"axis {a!r} is out of range for a tensor with {ndim} axes")
+        out.append(int(a) % ndim)
+    if len(set(out)) != len(out):
+        raise ValueError(f"axis {axis!r} repeats an axis")
+    return tuple(sorted(out))
+
+
+def _axis(axis: int, ndim: int) -> int:
+    axes = _axes(axis, ndim)
+    assert axes is not None
+    return axes[0]
+
+
+def _max_weights(a: Array, out: Array, axis: tuple[int, ...] | None, keepdims: bool) -> Array:
+    is_max = a == J._restore_axes(out, axis, keepdims)
+    return is_max / is_max.sum(axis=axis, keepdims=True)
+
+
+@lru_cache(maxsize=256)
+def _reduction(kind: str, axis: tuple[int, ...] | None, keepdims: bool) -> Op:
+    where = "all axes" if axis is None else f"axis {axis[0] if len(axis) == 1 else axis}"
+    symbol = {"sum": "Σ", "mean": "mean", "max": "max"}[kind]
+    if kind == "max":
+        return Op(
+            "max",
+            f"max {where}",
+            1,
+            forward=lambda a: a.max(axis=axis, keepdims=keepdims),
+            local=lambda a, out: (
+                J.RouteMax(_max_weights(a, out, axis, keepdims), axis, keepdims),
+            ),
+            formula="router: 1 to the maximum of each group, ties split evenly",
+        )
+    mean = kind == "mean"
+    return Op(
+        kind,
+        f"{symbol} {where}",
+        1,
+        forward=lambda a: (
+            a.mean(axis=axis, keepdims=keepdims) if mean else a.sum(axis, None, None, keepdims)
+        ),
+        local=lambda a, out: (
+            J.BroadcastBack(a.shape, axis, keepdims, out.size / a.size if mean else 1.0),
+        ),
+        formula=f"d {kind}/d x_i = {'1/n' if mean else '1'}  (upstream copied back)",
+    )
+
+
+@lru_cache(maxsize=256)
+def _reshape(shape: tuple[int, ...]) -> Op:
+    return Op(
+        "reshape",
+        f"reshape {shape}",
+        1,
+        forward=lambda a: a.reshape(shape),
+        local=lambda a, out: (J.Reshape(a.shape),),
+        formula="the same numbers: gradient reshaped back",
+    )
+
+
+@lru_cache(maxsize=64)
+def _transpose(axes: tuple[int, ...]) -> Op:
+    return Op(
+        "transpose",
+        "ᵀ" if len(axes) == 2 else f"transpose {axes}",
+        1,
+        forward=lambda a: a.transpose(axes),
+        local=lambda a, out: (J.Transpose(axes),),
+        formula="the same numbers: gradient transposed back",
+    )
+
+
+def _index(key: Any) -> Op:
+    text = repr(key)
+    return Op(
+        "index",
+        f"[{text if len(text) <= 24 else text[:21] + '...'}]",
+        1,
+        forward=lambda a: a[key],
+        local=lambda a, out: (J.Scatter(a.shape, key, a.dtype),),
+        formula="picked elements get their upstream, the rest 0",
+    )
+
+
+@lru_cache(maxsize=64)
+def _concatenate(axis: int) -> Op:
+    def local(a: Array, b: Array, out: Array) -> tuple[J.Slice, J.Slice]:
+        n = a.shape[axis]
+        return J.Slice(axis, 0, n), J.Slice(axis, n, n + b.shape[axis])
+
+    return Op(
+        "concatenate",
+        f"concat axis {axis}",
+        2,
+        forward=lambda a, b: np.concatenate((a, b), axis=axis),
+        local=local,
+        formula="each input gets its own slice of upstream",
+    )
+
+
+def _shifted(x: Array, axis: int) -> tuple[Array, Array]:
+    """``x - max(x)`` along ``axis`` and ``log Σ e^(x - max)``: the stable softmax pieces."""
+    shifted = x - x.max(axis=axis, keepdims=True)
+    return shifted, np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+@lru_cache(maxsize=16)
+def _softmax(axis: int) -> Op:
+    def forward(x: Array) -> Array:
+        e = np.exp(x - x.max(axis=axis, keepdims=True))
+        return e / e.sum(axis=axis, keepdims=True)
+
+    return Op(
+        "softmax",
+        "softmax",
+        1,
+        forward=forward,
+        local=lambda x, out: (J.SoftmaxJacobian(out, axis),),
+        formula="J = diag(s) - s sᵀ per row",
+    )
+
+
+@lru_cache(maxsize=16)
+def _log_softmax(axis: int) -> Op:
+    def forward(x: Array) -> Array:
+        shifted, log_sum = _shifted(x, axis)
+        return shifted - log_sum
+
+    return Op(
+        "log_softmax",
+        "log softmax",
+        1,
+        forward=forward,
+        local=lambda x, out: (J.LogSoftmaxJacobian(np.exp(out), axis),),
+        formula="d log s_i / d x_j = [i = j] - s_j",
+    )
+
+
+def _class_targets(targets: ArrayLike, n: int | None, classes: int) -> Array:
+    """Integer class labels checked: the right count, integers, each in [0, classes)."""
+    t = np.asarray(targets)
+    if t.dtype.kind == "b" or t.dtype.kind not in "iu":
+        raise TypeError(
+            f"cross_entropy targets must be integer class indices in [0, {classes}), got "
+            f"dtype {t.dtype}; for one-hot or probability targets use targets.argmax(axis=1)"
+        )
+    expected: tuple[int, ...] = () if n is None else (n,)
+    if t.shape != expected:
+        raise ValueError(
+            f"cross_entropy needs {'one integer target' if n is None else f'{n} targets'} "
+            f"for logits of this shape, got targets of shape {t.shape}"
+        )
+    bad = (t < 0) | (t >= classes)
+    if bad.any():
+        raise ValueError(
+            f"cross_entropy targets must be in [0, {classes}) (one per class of the logits), "
+            f"got {t[bad].reshape(-1)[:5].tolist()}"
+        )
+    return t.astype(np.intp, copy=False)
+
+
+def _cross_entropy_op(logits: Tensor, targets: ArrayLike) -> Op:
+    if logits.ndim not in (1, 2) or logits.shape[-1] == 0:
+        raise ValueError(
+            f"cross_entropy needs logits of shape (N, C) or (C,), got shape {logits.shape}"
+        )
+    batched = logits.ndim == 2
+    t = _class_targets(targets, logits.shape[0] if batched else None, logits.shape[-1])
+
+    def forward(x: Array) -> Array:
+        shifted, log_sum = _shifted(x, -1)
+        picked = shifted[np.arange(len(x)), t] if batched else shifted[t]
+        return -(picked - log_sum.reshape(picked.shape)).mean()
+
+    def local(x: Array, out: Array) -> tuple[Array]:
+        # (softmax - onehot) / N: the loss is one number, so its local is its gradient
+        e = np.exp(x - x.max(axis=-1, keepdims=True))
+        grad = e / e.sum(axis=-1, keepdims=True)
+        if batched:
+            grad[np.arange(len(x)), t] -= 1.0
+            grad /= len(x)
+        else:
+            grad[t] -= 1.0
+        return (grad,)
+
+    return Op(
+        "cross_entropy",
+        "cross-entropy",
+        1,
+        forward=forward,
+        local=local,
+        formula="dL/dx_n = (softmax(x_n) - onehot(t_n)) / N",
+    )
+
+
+#: The fixed tensor ops by name; the parametrised ones (sum over an axis, reshape to a shape,
+#: x ** n, ...) are made, and cached, on demand.
+TENSOR_OPS: dict[str, Op] = {
+    op.name: op
+    for op in (ADD, SUB, NEG, MUL, TRUEDIV, EXP, LOG, SIGMOID, TANH, RELU, MAXIMUM, MATMUL)
+}
+
+
+# -- applying an op ------------------------------------------------------------------------------
+
+
+def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Join tensors along ``axis``; each gets its own slice of the gradient back.
+
+    Made of two-input gates like every op here: ``concatenate([a, b, c])`` is
+    ``concat(concat(a, b), c)``.
+    """
+    if not tensors:
+        raise ValueError("concatenate needs at least one tensor")
+    first = _as_tensor(tensors[0], None)
+    result = first
+    for t in tensors[1:]:
+        other = _as_tensor(t, first)
+        if other.ndim != first.ndim:
+            raise ValueError(
+                f"concatenate: all tensors need the same number of axes, got {first.shape} "
+                f"and {other.shape}"
+            )
+        result = apply_tensor(_concatenate(_axis(axis, first.ndim)), result, other)
+    return result
+
+
+def apply_tensor(op: Op, *inputs: TensorOperand) -> Tensor:
+    """Apply ``op`` to tensors (numbers and arrays become constant leaves); record the node.
+
+    ``op.forward`` gets the input arrays and returns the output array; ``op.local`` gets the
+    inputs and the output and returns one local gradient per input (see
+    :mod:`autograd.jacobians`). An elementwise local whose input was stretched by broadcasting
+    is wrapped to sum back to the input's shape, and a local of exactly 1 becomes
+    :data:`~autograd.jacobians.IDENTITY` (no multiplication, no copy).
+    """
+    if len(inputs) != op.arity:
+        raise TypeError(f"{op.name} takes {op.arity} input(s), got {len(inputs)}")
+    like = next((x for x in inputs if isinstance(x, Tensor)), None)
+    if like is None:
+        raise TypeError(f"{op.name}: at least one input must be a Tensor")
+    tensors = [x if x.__class__ is Tensor else _as_tensor(x, like) for x in inputs]
+    xs = [t.data for t in tensors]
+    try:
+        out: Array = np.asarray(op.forward(*xs))
+    except ValueError as error:  # numpy's shape errors: say which op and which shapes
+        shapes = " and ".join(str(x.shape) for x in xs)
+        raise ValueError(f"{op.name} of shapes {shapes}: {error}") from None
+    if not all_finite(out):
+        raise _non_finite(op, xs, out, "the result")
+    node = _new_node(Tensor)
+    node.data = out
+    node.label = ""
+    node._pending = 0
+    if not _graph._grad_enabled:  # a plain leaf: nothing recorded
+        node.grad = np.zeros_like(out)
+        node.gate = node._in0 = node._in1 = node._d0 = node._d1 = None
+        return node
+    locals_ = op.local(*xs, out)
+    node.grad = None
+    node.gate = op
+    node._in0 = tensors[0]
+    node._d0 = _fit_local(locals_[0], xs[0], out, op, xs)
+    if op.arity == 2:
+        node._in1 = tensors[1]
+        node._d1 = _fit_local(locals_[1], xs[1], out, op, xs)
+    else:
+        node._in1 = node._d1 = None
+    return node
+
+
+_new_node = object.__new__
+
+
+def _fit_local(local: Any, x: Array, out: Array, op: Op, xs: list[Array]) -> Any:
+    """The local gradient of input ``x``, ready for ``upstream * local``.
+
+    Elementwise locals (numbers, arrays) are checked for overflow unless they are an input or
+    the output (already known finite), and wrapped in a :class:`~autograd.jacobians.SumTo`
+    when broadcasting made the output larger than ``x``.
+    """
+    if isinstance(local, J.LinearMap):
+        return local
+    if isinstance(local, np.ndarray):
+        if local is not out and all(local is not v for v in xs) and not all_finite(local):
+            raise _non_finite(op, xs, local, "its local derivative")
+    elif not math.isfinite(local):
+        raise _non_finite(op, xs, np.asarray(local), "its local derivative")
+    if x.shape == out.shape:
+        return J.IDENTITY if local.__class__ is float and local == 1.0 else local
+    return J.SumTo(x.shape, None if local.__class__ is float and local == 1.0 else local)
+
+
+def _non_finite(op: Op, xs: list[Array], bad: Array, what: str) -> NonFiniteError:
+    shapes = ", ".join(str(x.shape) for x in xs)
+    return NonFiniteError(
+        f"{op.name} of tensors with shapes ({shapes}): {what} holds {_describe_bad(bad)}. "
+        f"{op.name} is defined for {op.domain}; inputs outside it, or float overflow (scale "
+        "the inputs down), give no finite answer."
+    )
+
+
+def _describe_bad(a: Array) -> str:
+    bad = ~np.isfinite(a)
+    where = np.argwhere(bad)
+    first = tuple(int(i) for i in where[0]) if where.size else ()
+    return (
+        f"{int(bad.sum())} non-finite value(s) ({a[first] if a.ndim else a}) first at index {first}"
+    )
+
+
+def _float_array(data: Any, dtype: Any, who: str) -> Array:
+    """``data`` as a fresh float array: float64 unless float32 is given or asked for."""
+    if dtype is not None:
+        wanted = np.dtype(dtype)
+        if wanted not in _FLOAT_DTYPES:
+            raise TypeError(f"{who}: dtype must be float64 or float32, got {wanted}")
+    try:
+        array = np.array(data, dtype=dtype, copy=True)
+    except (ValueError, TypeError) as error:
+        raise TypeError(
+            f"{who} takes numbers, nested lists of numbers or a numpy array; got "
+            f"{type(data).__name__}: {error}"
+        ) from None
+    if dtype is None and array.dtype not in _FLOAT_DTYPES:
+        if array.dtype.kind not in "biuf":
+            raise TypeError(f"{who} takes real numbers, got an array of dtype {array.dtype}")
+        array = array.astype(np.float64)
+    return array
+
+
+def _as_tensor(x: Any, like: Tensor | None) -> Tensor:
+    """A number or array operand as a constant leaf, labelled so diagrams show it."""
+    if isinstance(x, Tensor):
+        return x
+    if type(x).__name__ == "Value":
+        raise TypeError(
+            "cannot combine a Tensor with a Value; use Tensor(value.data) (Values and Tensors "
+            "are separate graphs)"
+        )
+    if isinstance(x, (bool, int, float, np.number)):
+        dtype = like.dtype if like is not None else None
+        t = Tensor(np.asarray(x, dtype=dtype), label=f"{float(x):g}")
+    elif isinstance(x, (np.ndarray, list, tuple)):
+        arr = np.asarray(x)
+        dtype = like.dtype if like is not None and arr.dtype.kind in "biu" else None
+        t = Tensor(arr, dtype=dtype)
+    else:
+        raise TypeError(
+            f"cannot combine a Tensor with {type(x).__name__} ({x!r}); use a Tensor, a number "
+            "or a numpy array"
+        )
+    return t
