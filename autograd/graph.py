@@ -96,6 +96,7 @@ def backprop(
     zero: Any,
     finite: Callable[[Any], bool],
     on_step: OnStep | None = None,
+    finite_upstream: Callable[[Any], bool] | None = None,
 ) -> None:
     """Fill ``.grad`` of every node ``root`` depends on with d root / d node, times ``seed``.
 
@@ -110,6 +111,10 @@ def backprop(
             complete gradient is checked before it is used or stored.
         on_step: called after each gate has sent its gradient to its inputs, with a
             :class:`BackwardStep`; the graph is in the walk's real partial state then.
+        finite_upstream: the test for each interior node's complete gradient, ``finite`` by
+            default. Tensors check only what reaches the leaves: a VJP multiplies or adds
+            every upstream element into some downstream one, and inf * 0 and inf - inf are
+            nan, so an inf or nan anywhere always arrives at a leaf.
 
     Leaves *add* to what ``.grad`` already holds (call ``backward`` twice and their gradients
     double; clear them with ``zero_grad``). Interior nodes are reset at the start of each walk.
@@ -123,6 +128,7 @@ def backprop(
             raise _grad_overflow(root, grad)
         root.grad = grad
         return
+    check_upstream = finite if finite_upstream is None else finite_upstream
     # Pass 1: count, in each interior node's `_pending`, how many nodes below `root` use it,
     # and reset its grad. Only interior nodes are pushed.
     root.grad = zero
@@ -150,7 +156,7 @@ def backprop(
         while stack:
             node = stack.pop()
             upstream = node.grad  # complete: every use of node has been processed
-            if not finite(upstream):
+            if not check_upstream(upstream):
                 raise _grad_overflow(node, upstream)
             in0 = node._in0
             assert in0 is not None

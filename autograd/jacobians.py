@@ -72,6 +72,47 @@ class Identity(LinearMap):
 IDENTITY = Identity()
 
 
+class _NotNeeded:
+    """The gradient of a tensor made with ``requires_grad=False`` (a batch of data, a constant).
+
+    Gradient flowing to such a tensor is never computed: its local gradient is
+    :data:`NO_GRADIENT`, whose product with any upstream is this object,
+    and adding it to this object gives this object. So the backward walk treats the tensor like
+    any other input, at no cost.
+    """
+
+    __slots__ = ()
+    __array_ufunc__ = None
+
+    def __add__(self, other: Any) -> Any:
+        return self
+
+    __radd__ = __add__
+
+    def __repr__(self) -> str:
+        return "not needed (requires_grad=False)"
+
+
+NOT_NEEDED = _NotNeeded()
+
+
+class NoGradient(LinearMap):
+    """The local gradient towards an input made with ``requires_grad=False``: nothing is
+    computed, and the downstream is the marker :data:`NOT_NEEDED`."""
+
+    __slots__ = ()
+
+    def apply(self, upstream: Array) -> Any:
+        return NOT_NEEDED
+
+    @property
+    def formula(self) -> str:
+        return "not needed (requires_grad=False)"
+
+
+NO_GRADIENT = NoGradient()
+
+
 def sum_to(grad: Array, shape: tuple[int, ...]) -> Array:
     """Sum ``grad`` down to ``shape``: undo numpy broadcasting of an input of that shape.
 
@@ -158,7 +199,7 @@ class Transpose(LinearMap):
     __slots__ = ("inverse",)
 
     def __init__(self, axes: tuple[int, ...]) -> None:
-        self.inverse = tuple(int(i) for i in np.argsort(axes))
+        self.inverse = tuple(sorted(range(len(axes)), key=axes.__getitem__))
 
     def apply(self, upstream: Array) -> Array:
         return upstream.transpose(self.inverse)

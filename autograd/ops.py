@@ -33,6 +33,10 @@ from typing import Any
 KINK_MARGIN = 1e-3
 
 
+#: The domain text of an op defined everywhere (the default).
+ALL_REALS = "all real inputs"
+
+
 def _always_smooth(*xs: float) -> bool:
     return True
 
@@ -52,6 +56,9 @@ class Op:
         smooth: predicate used by the test strategies (see the module docstring).
         sample_range: interval the test strategies draw each input from before ``smooth``
             filters it.
+        always_finite: finite inputs always give a finite output and finite locals (relu,
+            reshape, a stable softmax). The Tensor gate then skips its inf/nan check of the
+            result, a pass over the whole array. Scalar gates check every op regardless.
     """
 
     name: str
@@ -60,9 +67,10 @@ class Op:
     forward: Callable[..., Any]  # floats in, a float out (Value); arrays for a Tensor op
     local: Callable[..., tuple[Any, ...]]
     formula: str
-    domain: str = "all real inputs"
+    domain: str = ALL_REALS
     smooth: Callable[..., bool] = _always_smooth
     sample_range: tuple[float, float] = (-5.0, 5.0)
+    always_finite: bool = False
 
     def __repr__(self) -> str:
         return f"Op({self.name!r}, symbol={self.symbol!r})"
@@ -234,7 +242,7 @@ def power(n: float) -> Op:
     whole = float(n).is_integer()
     smooth: Callable[..., bool]
     if whole and n >= 0:
-        domain, smooth = "all real inputs", _always_smooth
+        domain, smooth = ALL_REALS, _always_smooth
     elif whole:
         domain, smooth = "x != 0", _away_from_small
     else:

@@ -39,6 +39,7 @@ from autograd import graph as _graph
 from autograd import jacobians as J
 from autograd import ops as _ops
 from autograd.graph import NonFiniteError, OnStep, backprop, topological_order
+from autograd.jacobians import NOT_NEEDED
 from autograd.ops import Op
 
 Array = NDArray[Any]
@@ -56,6 +57,8 @@ def all_finite(a: Any) -> bool:
     """
     if isinstance(a, float):
         return math.isfinite(a)
+    if a is NOT_NEEDED:
+        return True
     if a.dtype.kind not in "fc":
         return True  # integers and booleans are always finite
     return math.isfinite(a.sum()) or bool(np.isfinite(a).all())
@@ -97,13 +100,25 @@ class Tensor:
         gate: the :class:`~autograd.ops.Op` that produced this tensor, ``None`` for a leaf.
     """
 
-    __slots__ = ("_d0", "_d1", "_in0", "_in1", "_pending", "data", "gate", "grad", "label")
+    __slots__ = (
+        "_d0",
+        "_d1",
+        "_in0",
+        "_in1",
+        "_pending",
+        "data",
+        "gate",
+        "grad",
+        "label",
+        "requires_grad",
+    )
     __array_ufunc__ = None  # `ndarray + tensor` makes numpy step aside: Tensor.__radd__ runs
 
     data: Array
     grad: Any  # an array of data's shape; None on an op's output no backward has reached
     label: str
     gate: Op | None
+    requires_grad: bool
     _in0: Tensor | None
     _in1: Tensor | None
     _d0: Any
@@ -111,12 +126,18 @@ class Tensor:
     _pending: int
 
     def __init__(
-        self, data: ArrayLike, label: str = "", dtype: type | np.dtype[Any] | str | None = None
+        self,
+        data: ArrayLike,
+        label: str = "",
+        dtype: type | np.dtype[Any] | str | None = None,
+        requires_grad: bool = True,
     ) -> None:
         """A leaf tensor holding a copy of ``data`` (a number, nested list or array).
 
         ``dtype`` is float64 by default (float32 arrays stay float32); float32 may be asked
         for. Integers and booleans are converted to floats: gradients are real numbers.
+        ``requires_grad=False`` marks data whose gradient nobody wants (a batch of inputs):
+        ``backward`` then skips computing it, and ``grad`` stays :data:`NOT_NEEDED`.
         """
         if isinstance(data, Tensor):
             raise TypeError("Tensor() got a Tensor; use t.data to copy its values")
@@ -128,7 +149,8 @@ class Tensor:
                 f"Tensor() needs finite numbers, got {_describe_bad(self.data)}: inf and nan "
                 "have no useful gradient; check the computation that produced them"
             )
-        self.grad = np.zeros_like(self.data)
+        self.requires_grad = bool(requires_grad)
+        self.grad = np.zeros_like(self.data) if requires_grad else NOT_NEEDED
         self.label = label
         self.gate = self._in0 = self._in1 = None
         self._d0 = self._d1 = None
@@ -297,10 +319,7 @@ class Tensor:
 
     def transpose(self, *axes: int) -> Tensor:
         """Axes permuted (reversed by default); the gradient is permuted back."""
-        order = axes if axes else tuple(range(self.ndim))[::-1]
-        if sorted(int(a) % max(self.ndim, 1) for a in order) != list(range(self.ndim)):
-            raise ValueError(f"transpose axes {axes} are not a permutation of {self.ndim} axes")
-        return apply_tensor(_transpose(tuple(int(a) % self.ndim for a in order)), self)
+        return apply_tensor(_transpose(_permutation(axes, self.ndim)), self)
 
     @property
     def T(self) -> Tensor:
@@ -372,14 +391,38 @@ class Tensor:
                 )
             if not all_finite(seed):
                 raise NonFiniteError(f"backward(grad): grad holds {_describe_bad(seed)}")
+        if not self.requires_grad:
+            raise ValueError(
+                "backward() on a tensor that does not require a gradient (made with "
+                "requires_grad=False, or only from such tensors): nothing to differentiate"
+            )
         if self.grad is None:  # an op's output used as the root: it starts from nothing
             self.grad = np.zeros_like(self.data)
-        backprop(self, seed, _ZERO, all_finite, on_step)
+        try:
+            backprop(self, seed, _ZERO, all_finite, on_step, finite_upstream=_unchecked)
+        except NonFiniteError as error:
+            raise NonFiniteError(f"{error} {_first_non_finite(self)}") from None
 
     def zero_grad(self) -> None:
         """Set ``.grad`` to zeros on this tensor and every tensor it depends on."""
         for node in topological_order(self):
-            node.grad = np.zeros_like(node.data)
+            if node.requires_grad:
+                node.grad = np.zeros_like(node.data)
+
+
+def _unchecked(grad: Any) -> bool:
+    """Interior gradients are not checked one by one: see ``finite_upstream`` in
+    :func:`autograd.graph.backprop`; a leaf's check catches any inf or nan."""
+    return True
+
+
+def _first_non_finite(root: Tensor) -> str:
+    """Where a non-finite gradient first appeared: the gate nearest ``root`` that holds one."""
+    for node in reversed(topological_order(root)):
+        grad = node.grad
+        if node.gate is not None and isinstance(grad, np.ndarray) and not all_finite(grad):
+            return f"It first appears in the gradient of {node!r}."
+    return ""
 
 
 # -- the op table for tensors ------------------------------------------------------------------
@@ -407,16 +450,18 @@ def _maximum_local(a: Array, b: Array, out: Array) -> tuple[Array, Array]:
 
 ADD = _numpy(_ops.ADD, np.add)
 SUB = _numpy(_ops.SUB, np.subtract)
-NEG = _numpy(_ops.NEG, np.negative)
+NEG = _numpy(_ops.NEG, np.negative, always_finite=True)
 MUL = _numpy(_ops.MUL, np.multiply)
 TRUEDIV = _numpy(_ops.TRUEDIV, np.divide)
 EXP = _numpy(_ops.EXP, np.exp)
 LOG = _numpy(_ops.LOG, np.log)
-SIGMOID = _numpy(_ops.SIGMOID, _stable_sigmoid)
-TANH = _numpy(_ops.TANH, np.tanh)
+SIGMOID = _numpy(_ops.SIGMOID, _stable_sigmoid, always_finite=True)
+TANH = _numpy(_ops.TANH, np.tanh, always_finite=True)
 # relu's and max's scalar locals branch on a number; these are the same rules on arrays
-RELU = _numpy(_ops.RELU, lambda a: np.maximum(a, 0.0), local=lambda a, out: (a > 0.0,))
-MAXIMUM = _numpy(_ops.MAX, np.maximum, local=_maximum_local)
+RELU = _numpy(
+    _ops.RELU, lambda a: np.maximum(a, 0.0), local=lambda a, out: (a > 0.0,), always_finite=True
+)
+MAXIMUM = _numpy(_ops.MAX, np.maximum, local=_maximum_local, always_finite=True)
 MATMUL = Op(
     "matmul",
     "@",
@@ -478,6 +523,7 @@ def _reduction(kind: str, axis: tuple[int, ...] | None, keepdims: bool) -> Op:
                 J.RouteMax(_max_weights(a, out, axis, keepdims), axis, keepdims),
             ),
             formula="router: 1 to the maximum of each group, ties split evenly",
+            always_finite=True,
         )
     mean = kind == "mean"
     return Op(
@@ -503,18 +549,35 @@ def _reshape(shape: tuple[int, ...]) -> Op:
         forward=lambda a: a.reshape(shape),
         local=lambda a, out: (J.Reshape(a.shape),),
         formula="the same numbers: gradient reshaped back",
+        always_finite=True,
     )
+
+
+@lru_cache(maxsize=256)
+def _permutation(axes: tuple[Any, ...], ndim: int) -> tuple[int, ...]:
+    """``axes`` checked and made non-negative; reversed axes when none are given."""
+    if not axes:
+        return tuple(range(ndim))[::-1]
+    try:
+        order = tuple(int(a) % ndim if -ndim <= int(a) < ndim else -1 for a in axes)
+    except (TypeError, ValueError, ZeroDivisionError):
+        order = ()
+    if sorted(order) != list(range(ndim)):
+        raise ValueError(f"transpose axes {axes} are not a permutation of {ndim} axes")
+    return order
 
 
 @lru_cache(maxsize=64)
 def _transpose(axes: tuple[int, ...]) -> Op:
+    back = J.Transpose(axes)  # the same for every input: made once
     return Op(
         "transpose",
         "ᵀ" if len(axes) == 2 else f"transpose {axes}",
         1,
         forward=lambda a: a.transpose(axes),
-        local=lambda a, out: (J.Transpose(axes),),
+        local=lambda a, out: (back,),
         formula="the same numbers: gradient transposed back",
+        always_finite=True,
     )
 
 
@@ -527,6 +590,7 @@ def _index(key: Any) -> Op:
         forward=lambda a: a[key],
         local=lambda a, out: (J.Scatter(a.shape, key, a.dtype),),
         formula="picked elements get their upstream, the rest 0",
+        always_finite=True,
     )
 
 
@@ -543,6 +607,7 @@ def _concatenate(axis: int) -> Op:
         forward=lambda a, b: np.concatenate((a, b), axis=axis),
         local=local,
         formula="each input gets its own slice of upstream",
+        always_finite=True,
     )
 
 
@@ -565,6 +630,7 @@ def _softmax(axis: int) -> Op:
         forward=forward,
         local=lambda x, out: (J.SoftmaxJacobian(out, axis),),
         formula="J = diag(s) - s sᵀ per row",
+        always_finite=True,
     )
 
 
@@ -581,13 +647,14 @@ def _log_softmax(axis: int) -> Op:
         forward=forward,
         local=lambda x, out: (J.LogSoftmaxJacobian(np.exp(out), axis),),
         formula="d log s_i / d x_j = [i = j] - s_j",
+        always_finite=True,
     )
 
 
 def _class_targets(targets: ArrayLike, n: int | None, classes: int) -> Array:
     """Integer class labels checked: the right count, integers, each in [0, classes)."""
     t = np.asarray(targets)
-    if t.dtype.kind == "b" or t.dtype.kind not in "iu":
+    if t.dtype.kind not in "iu":  # floats (even 1.0), bools, strings are refused
         raise TypeError(
             f"cross_entropy targets must be integer class indices in [0, {classes}), got "
             f"dtype {t.dtype}; for one-hot or probability targets use targets.argmax(axis=1)"
@@ -598,37 +665,44 @@ def _class_targets(targets: ArrayLike, n: int | None, classes: int) -> Array:
             f"cross_entropy needs {'one integer target' if n is None else f'{n} targets'} "
             f"for logits of this shape, got targets of shape {t.shape}"
         )
-    bad = (t < 0) | (t >= classes)
-    if bad.any():
+    if t.size and (t.min() < 0 or t.max() >= classes):
+        bad = t[(t < 0) | (t >= classes)]
         raise ValueError(
             f"cross_entropy targets must be in [0, {classes}) (one per class of the logits), "
-            f"got {t[bad].reshape(-1)[:5].tolist()}"
+            f"got {bad.reshape(-1)[:5].tolist()}"
         )
-    return t.astype(np.intp, copy=False)
+    return t
 
 
 def _cross_entropy_op(logits: Tensor, targets: ArrayLike) -> Op:
+    """The fused softmax + negative log-likelihood gate for these ``targets``.
+
+    Forward: ``L = -1/N Σ_n (x_n[t_n] - m_n - log Σ_j e^(x_nj - m_n))`` with ``m_n`` the row's
+    max, so no exponent is positive. Its local gradient is ``(softmax(x) - onehot(t)) / N``,
+    made from the same exponentials (kept from the forward pass, not computed twice).
+    """
     if logits.ndim not in (1, 2) or logits.shape[-1] == 0:
         raise ValueError(
             f"cross_entropy needs logits of shape (N, C) or (C,), got shape {logits.shape}"
         )
     batched = logits.ndim == 2
     t = _class_targets(targets, logits.shape[0] if batched else None, logits.shape[-1])
+    rows = np.arange(logits.shape[0]) if batched else None
+    pick = (rows, t) if batched else t
+    kept: list[Array] = []  # the forward's softmax, for local (one op object per call)
 
     def forward(x: Array) -> Array:
-        shifted, log_sum = _shifted(x, -1)
-        picked = shifted[np.arange(len(x)), t] if batched else shifted[t]
-        return -(picked - log_sum.reshape(picked.shape)).mean()
+        shifted = x - x.max(axis=-1, keepdims=True)
+        e = np.exp(shifted)
+        total = e.sum(axis=-1, keepdims=True)
+        kept.append(e / total)
+        return np.log(total).sum() / max(len(t.reshape(-1)), 1) - shifted[pick].mean()
 
     def local(x: Array, out: Array) -> tuple[Array]:
-        # (softmax - onehot) / N: the loss is one number, so its local is its gradient
-        e = np.exp(x - x.max(axis=-1, keepdims=True))
-        grad = e / e.sum(axis=-1, keepdims=True)
+        grad = kept.pop()  # softmax(x), owned by this op: safe to change in place
+        grad[pick] -= 1.0
         if batched:
-            grad[np.arange(len(x)), t] -= 1.0
             grad /= len(x)
-        else:
-            grad[t] -= 1.0
         return (grad,)
 
     return Op(
@@ -638,6 +712,7 @@ def _cross_entropy_op(logits: Tensor, targets: ArrayLike) -> Op:
         forward=forward,
         local=local,
         formula="dL/dx_n = (softmax(x_n) - onehot(t_n)) / N",
+        always_finite=True,
     )
 
 
@@ -690,28 +765,35 @@ def apply_tensor(op: Op, *inputs: TensorOperand) -> Tensor:
     tensors = [x if x.__class__ is Tensor else _as_tensor(x, like) for x in inputs]
     xs = [t.data for t in tensors]
     try:
-        out: Array = np.asarray(op.forward(*xs))
+        if op.domain == _ops.ALL_REALS:
+            out: Array = np.asarray(op.forward(*xs))
+        else:  # outside its domain numpy would warn, then the check below raises: just raise
+            with np.errstate(all="ignore"):
+                out = np.asarray(op.forward(*xs))
     except ValueError as error:  # numpy's shape errors: say which op and which shapes
         shapes = " and ".join(str(x.shape) for x in xs)
         raise ValueError(f"{op.name} of shapes {shapes}: {error}") from None
-    if not all_finite(out):
+    if not op.always_finite and not all_finite(out):
         raise _non_finite(op, xs, out, "the result")
     node = _new_node(Tensor)
     node.data = out
     node.label = ""
     node._pending = 0
-    if not _graph._grad_enabled:  # a plain leaf: nothing recorded
-        node.grad = np.zeros_like(out)
+    needs = [t.requires_grad for t in tensors]
+    if not _graph._grad_enabled or not any(needs):  # a plain leaf: nothing recorded
+        node.requires_grad = _graph._grad_enabled and any(needs)
+        node.grad = np.zeros_like(out) if node.requires_grad else NOT_NEEDED
         node.gate = node._in0 = node._in1 = node._d0 = node._d1 = None
         return node
     locals_ = op.local(*xs, out)
+    node.requires_grad = True
     node.grad = None
     node.gate = op
     node._in0 = tensors[0]
-    node._d0 = _fit_local(locals_[0], xs[0], out, op, xs)
+    node._d0 = _fit_local(locals_[0], xs[0], out, op, xs) if needs[0] else J.NO_GRADIENT
     if op.arity == 2:
         node._in1 = tensors[1]
-        node._d1 = _fit_local(locals_[1], xs[1], out, op, xs)
+        node._d1 = _fit_local(locals_[1], xs[1], out, op, xs) if needs[1] else J.NO_GRADIENT
     else:
         node._in1 = node._d1 = None
     return node
@@ -730,7 +812,9 @@ def _fit_local(local: Any, x: Array, out: Array, op: Op, xs: list[Array]) -> Any
     if isinstance(local, J.LinearMap):
         return local
     if isinstance(local, np.ndarray):
-        if local is not out and all(local is not v for v in xs) and not all_finite(local):
+        if op.always_finite or local is out or any(local is v for v in xs):
+            pass  # known to be finite
+        elif not all_finite(local):
             raise _non_finite(op, xs, local, "its local derivative")
     elif not math.isfinite(local):
         raise _non_finite(op, xs, np.asarray(local), "its local derivative")
@@ -786,13 +870,14 @@ def _as_tensor(x: Any, like: Tensor | None) -> Tensor:
             "cannot combine a Tensor with a Value; use Tensor(value.data) (Values and Tensors "
             "are separate graphs)"
         )
+    # A constant's gradient is of no use to anyone (nothing outside holds it): not computed.
     if isinstance(x, (bool, int, float, np.number)):
         dtype = like.dtype if like is not None else None
-        t = Tensor(np.asarray(x, dtype=dtype), label=f"{float(x):g}")
+        t = Tensor(np.asarray(x, dtype=dtype), label=f"{float(x):g}", requires_grad=False)
     elif isinstance(x, (np.ndarray, list, tuple)):
         arr = np.asarray(x)
         dtype = like.dtype if like is not None and arr.dtype.kind in "biu" else None
-        t = Tensor(arr, dtype=dtype)
+        t = Tensor(arr, dtype=dtype, requires_grad=False)
     else:
         raise TypeError(
             f"cannot combine a Tensor with {type(x).__name__} ({x!r}); use a Tensor, a number "
