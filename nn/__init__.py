@@ -13,8 +13,9 @@ learn with gradient descent", one scalar gate at a time.
 from nn import datasets, losses, optim, train
 from nn.activations import softmax
 from nn.layers import MLP, Layer, Neuron
-from nn.module import Module
+from nn.module import Module, Parameter
 from nn.optim import SGD, AdaGrad, Adam, InverseTimeDecay, Momentum, Nesterov, RMSProp
+from nn.tensor_layers import Linear, ReLU, Sequential, Sigmoid, Tanh
 from nn.train import History, TrainingDiverged, evaluate, fit
 
 __all__ = [
@@ -25,11 +26,17 @@ __all__ = [
     "History",
     "InverseTimeDecay",
     "Layer",
+    "Linear",
     "Module",
     "Momentum",
     "Nesterov",
     "Neuron",
+    "Parameter",
     "RMSProp",
+    "ReLU",
+    "Sequential",
+    "Sigmoid",
+    "Tanh",
     "TrainingDiverged",
     "datasets",
     "evaluate",

@@ -21,17 +21,17 @@ name is ``b`` or ends in ``.b`` (how :mod:`nn.layers` names them: ``layer1.neuro
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
-from autograd import NonFiniteError, Value
+from autograd import NonFiniteError, Tensor, Value
 from nn.activations import chain_sum
-from nn.module import Module
+from nn.module import Module, Parameter
 
 Number = int | float
 Operand = Value | float
-NamedParameters = Module | Iterable[tuple[str, Value]]
+NamedParameters = Module | Iterable[tuple[str, Parameter]]
 P = TypeVar("P")
 T = TypeVar("T")
 
@@ -98,8 +98,21 @@ def squared_error(prediction: Operand, target: Operand) -> Value:
     return 0.5 * error**2
 
 
-def mean_squared_error(predictions: Sequence[Operand], targets: Sequence[Operand]) -> Value:
-    """(1/n) sum_i 1/2 (y_i - y*_i)^2: :func:`squared_error` averaged over a batch."""
+def mean_squared_error(predictions: Any, targets: Any) -> Any:
+    """(1/n) sum_i 1/2 (y_i - y*_i)^2: :func:`squared_error` averaged over a batch.
+
+    ``predictions`` is a list of Values, or one Tensor (``targets`` then an array of its
+    shape; the mean is over all its elements).
+    """
+    if isinstance(predictions, Tensor):
+        y = np.asarray(targets, dtype=predictions.dtype)
+        if y.shape != predictions.shape:
+            raise ValueError(
+                f"mean_squared_error: predictions have shape {predictions.shape}, targets "
+                f"{y.shape}; they must pair up one to one"
+            )
+        error = predictions - y
+        return 0.5 * (error * error).mean()
     pairs = _pairs(predictions, targets, "mean_squared_error")
     return mean(squared_error(p, t) for p, t in pairs)
 
@@ -162,8 +175,11 @@ def binary_cross_entropy_with_logits(z: Operand, target: Number) -> Value:
 # -- softmax cross-entropy ---------------------------------------------------------------------
 
 
-def softmax_cross_entropy(logits: Sequence[Operand], target: int) -> Value:
+def softmax_cross_entropy(logits: Any, target: Any) -> Any:
     """-log softmax(z)_y = log sum_j e^(z_j) - z_y for an int class index y.
+
+    For a Tensor of logits (N, C) and N integer targets this is
+    :meth:`autograd.Tensor.cross_entropy`, the mean over the batch, one fused gate.
 
     The negative log-likelihood of the true class. Computed as a log-sum-exp with the largest
     logit m subtracted first, log sum_j e^(z_j - m) - (z_y - m): mathematically the same, but
@@ -174,6 +190,8 @@ def softmax_cross_entropy(logits: Sequence[Operand], target: int) -> Value:
         TypeError: the target is not an int (a float such as 1.0 or a bool is refused).
         ValueError: the target is out of range, or there are no logits.
     """
+    if isinstance(logits, Tensor):
+        return logits.cross_entropy(target)
     if isinstance(logits, Value) or not isinstance(logits, Sequence):
         raise TypeError(
             "softmax_cross_entropy takes a list of logits (one per class), got "
@@ -234,7 +252,7 @@ def is_bias(name: str) -> bool:
     return name == "b" or name.endswith(".b")
 
 
-def weights(parameters: NamedParameters) -> list[tuple[str, Value]]:
+def weights(parameters: NamedParameters) -> list[tuple[str, Parameter]]:
     """The ``(name, parameter)`` pairs that are weights: every parameter but the biases.
 
     ``parameters`` is a :class:`~nn.module.Module` or its ``named_parameters()``. Plain Values
@@ -243,7 +261,9 @@ def weights(parameters: NamedParameters) -> list[tuple[str, Value]]:
     pairs = parameters.named_parameters() if isinstance(parameters, Module) else parameters
     chosen = []
     for pair in pairs:
-        if not (isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[1], Value)):
+        if not (
+            isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[1], (Value, Tensor))
+        ):
             raise TypeError(
                 "regularisation needs named parameters, a Module or (name, Value) pairs, so "
                 f"that biases can be skipped; got {pair!r}"
@@ -254,23 +274,31 @@ def weights(parameters: NamedParameters) -> list[tuple[str, Value]]:
     return chosen
 
 
-def l2_penalty(parameters: NamedParameters) -> Value:
+def l2_penalty(parameters: NamedParameters) -> Any:
     """sum_w w^2 over the weights (biases excluded); d/dw = 2 w.
 
     Training adds ``strength * l2_penalty``: "weight decay", pulling every weight toward 0 by
     2 strength w per unit of learning rate. No 1/2 in front, as in micrograd's demo
     (``alpha * sum(p * p)``). A model without weights gives the constant 0.
     """
-    squares = [w * w for _, w in weights(parameters)]
+    squares = [_total(w * w) for _, w in weights(parameters)]  # type: ignore[operator, arg-type]
     return chain_sum(squares) if squares else Value(0.0)
 
 
-def l1_penalty(parameters: NamedParameters) -> Value:
+def l1_penalty(parameters: NamedParameters) -> Any:
     """sum_w |w| over the weights (biases excluded); d/dw = sign(w), 0 at w = 0.
 
     ``|w|`` is the max gate ``max(w, -w)``; its tie at w = 0 splits the gradient 1/2 and -1/2,
     so the slope there is 0 (the subgradient that leaves a zero weight at zero). L1 pushes
     weights to exactly 0 at a constant rate: sparse models.
     """
-    magnitudes = [w.max(-w) for _, w in weights(parameters)]
+    magnitudes = [
+        _total(w.maximum(-w)) if isinstance(w, Tensor) else w.max(-w)
+        for _, w in weights(parameters)
+    ]
     return chain_sum(magnitudes) if magnitudes else Value(0.0)
+
+
+def _total(x: Any) -> Any:
+    """A Tensor penalty summed to one number (a Value's is one already)."""
+    return x.sum() if isinstance(x, Tensor) else x

@@ -8,8 +8,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from autograd import Value
+import numpy as np
+
+from autograd import Tensor, Value
 from autograd.files import write_atomically
+
+#: What a module learns: a leaf Value (a number) or a leaf Tensor (an array).
+Parameter = Value | Tensor
 
 FILE_FORMAT = "backprop-lab parameters"
 FILE_VERSION = 1
@@ -18,29 +23,35 @@ FILE_VERSION = 1
 class Module:
     """Base class of layers and models.
 
-    A subclass lists its parameters (the leaf Values it learns) through
+    A subclass lists its parameters (the leaf Values or Tensors it learns) through
     :meth:`named_parameters`; everything else here builds on that. Every parameter is labelled
     with its dotted name (``layer1.neuron0.w1``), so diagrams and error messages name it.
     """
 
-    def named_parameters(self) -> Iterator[tuple[str, Value]]:
+    def named_parameters(self) -> Iterator[tuple[str, Parameter]]:
         """``(name, parameter)`` pairs, in a fixed order. Subclasses override this."""
         return iter(())
 
-    def parameters(self) -> list[Value]:
+    def parameters(self) -> list[Parameter]:
         """The parameters, in the order of :meth:`named_parameters`."""
         return [parameter for _, parameter in self.named_parameters()]
 
     def zero_grad(self) -> None:
         """Set every parameter's gradient to 0 (``backward`` accumulates into them)."""
         for parameter in self.parameters():
-            parameter.grad = 0.0
+            if isinstance(parameter, Tensor):
+                parameter.grad = np.zeros_like(parameter.data)
+            else:
+                parameter.grad = 0.0
 
     # -- saving and loading -------------------------------------------------------------------
 
-    def state_dict(self) -> dict[str, float]:
-        """Every parameter's value by name."""
-        return {name: parameter.data for name, parameter in self.named_parameters()}
+    def state_dict(self) -> dict[str, Any]:
+        """Every parameter's value by name: a float, or nested lists for a Tensor (JSON-ready)."""
+        return {
+            name: parameter.data.tolist() if isinstance(parameter, Tensor) else parameter.data
+            for name, parameter in self.named_parameters()
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Set the parameters from ``state`` (as :meth:`state_dict` returns it).
@@ -59,9 +70,14 @@ class Module:
                 "the saved parameters do not fit this model (a different architecture?): "
                 f"missing {_few(missing)}, unexpected {_few(unexpected)}"
             )
-        values = {}
+        values: dict[str, Any] = {}
+        current = dict(self.named_parameters())
         for name in names:
             value = state[name]
+            parameter = current[name]
+            if isinstance(parameter, Tensor):
+                values[name] = _array(name, value, parameter)
+                continue
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ValueError(f"parameter {name} must be a number, got {value!r}")
             try:
@@ -107,6 +123,24 @@ class Module:
                 f"{target} has format version {version!r}; this version reads {FILE_VERSION}"
             )
         self.load_state_dict(document.get("parameters"))  # type: ignore[arg-type]
+
+
+def _array(name: str, value: Any, parameter: Tensor) -> np.ndarray:
+    """A saved Tensor parameter: nested lists of numbers of the parameter's exact shape."""
+    try:
+        array = np.array(value)
+    except (ValueError, TypeError, OverflowError):  # ragged lists
+        array = np.array(None)
+    if array.dtype.kind not in "iuf":  # bools, strings, objects (ragged or huge ints)
+        raise ValueError(f"parameter {name} must be nested lists of numbers of one shape")
+    if array.shape != parameter.shape:
+        raise ValueError(
+            f"parameter {name} has shape {array.shape} in the file, the model's has shape "
+            f"{parameter.shape} (a different architecture?)"
+        )
+    if not np.isfinite(array).all():
+        raise ValueError(f"parameter {name} holds values that are not finite numbers")
+    return array.astype(parameter.dtype)
 
 
 def _few(names: list[str]) -> str:

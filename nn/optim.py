@@ -37,6 +37,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from autograd import NonFiniteError, no_grad
+from autograd.tensor import all_finite
 
 # A parameter's data or gradient: a Python float for a Value, a numpy array for a tensor.
 Numeric = Any
@@ -82,6 +83,10 @@ class Optimizer:
         self.params: list[Parameter] = _check_params(params, type(self).__name__)
         self.lr = lr
         self.t = 0
+        # Every rule is elementwise, so when all parameters are arrays (Tensors) the optimiser
+        # may lay them end to end in one vector and apply its rule once to the whole model:
+        # one numpy call per line of the rule instead of one per line per parameter.
+        self._flat = _FlatView(self.params) if _all_arrays(self.params) else None
 
     @property
     def lr(self) -> float:
@@ -93,13 +98,16 @@ class Optimizer:
         self._lr = _positive("lr", value)
 
     def _zeros(self) -> list[Numeric]:
-        """Fresh per-parameter state, shaped like each parameter (0.0 for a Value)."""
+        """Fresh per-parameter state, shaped like each parameter (0.0 for a Value); for array
+        parameters one zero vector as long as all of them together."""
+        if self._flat is not None:
+            return [np.zeros(self._flat.size, dtype=self._flat.dtype)]
         return [p.data * 0.0 for p in self.params]
 
     def zero_grad(self) -> None:
         """Set every parameter's gradient to 0 (``backward`` accumulates into ``.grad``)."""
         for p in self.params:
-            p.grad = np.zeros_like(p.grad) if isinstance(p.grad, np.ndarray) else 0.0
+            p.grad = np.zeros_like(p.data) if isinstance(p.data, np.ndarray) else 0.0
 
     def step(self) -> None:
         """Take one step: every parameter from theta^t to theta^{t+1} using its ``.grad``.
@@ -109,30 +117,47 @@ class Optimizer:
                 the optimiser state inf or nan (lr too large, the loss diverged). Nothing is
                 changed then.
         """
-        for i, p in enumerate(self.params):
-            if not _finite(p.grad):
+        if self._flat is not None:
+            thetas, grads = [self._flat.gather_data()], [self._flat.gather_grads()]
+        else:
+            thetas, grads = [p.data for p in self.params], [p.grad for p in self.params]
+        for i, g in enumerate(grads):
+            if not _finite(g):
+                p, name = self._locate(i, grads)
                 raise NonFiniteError(
-                    f"{_name(p, i)} has gradient {p.grad}, not a finite number; nothing was "
+                    f"{name} has gradient {_bad(p.grad)}, not a finite number; nothing was "
                     "updated. Check the loss (did it overflow or divide by zero?)"
                 )
         t = self.t + 1
         updates = []
         with no_grad():  # parameters are leaves: only their .data changes, no graph is built
-            for i, p in enumerate(self.params):
-                theta, state = self._update(i, p.data, p.grad, t)
-                for new in (theta, *state.values()):
+            for i, (theta, g) in enumerate(zip(thetas, grads, strict=True)):
+                new_theta, state = self._update(i, theta, g, t)
+                for new in (new_theta, *state.values()):
                     if not _finite(new):
+                        _, name = self._locate(i, [new])
                         raise NonFiniteError(
-                            f"this step would set {_name(p, i)} (or its optimiser state) to "
-                            f"{new}, not a finite number; nothing was updated. Is lr={self.lr:g} "
-                            "too large, or has the loss diverged?"
+                            f"this step would set {name} (or its optimiser state) to a value "
+                            f"that is not finite ({_bad(new)}); nothing was updated. Is "
+                            f"lr={self.lr:g} too large, or has the loss diverged?"
                         )
-                updates.append((theta, state))
-        for i, (p, (theta, state)) in enumerate(zip(self.params, updates, strict=True)):
-            p.data = theta
+                updates.append((new_theta, state))
+        for i, (new_theta, state) in enumerate(updates):
+            if self._flat is not None:
+                self._flat.scatter_data(new_theta)
+            else:
+                self.params[i].data = new_theta
             for name, new in state.items():
                 getattr(self, name)[i] = new
         self.t = t
+
+    def _locate(self, i: int, values: list[Numeric]) -> tuple[Parameter, str]:
+        """The parameter (and its name) behind entry ``i`` of ``values``, for messages; in the
+        flat layout, the first parameter whose slice holds a non-finite number."""
+        if self._flat is None:
+            return self.params[i], _name(self.params[i], i)
+        j = self._flat.first_non_finite(values[i])
+        return self.params[j], _name(self.params[j], j)
 
     def _update(
         self, i: int, theta: Numeric, g: Numeric, t: int
@@ -435,7 +460,58 @@ def _unit_interval(name: str, value: float) -> float:
 def _finite(x: Numeric) -> bool:
     if x.__class__ is float:
         return math.isfinite(x)
-    return bool(np.all(np.isfinite(x)))
+    return all_finite(x)
+
+
+def _bad(x: Numeric) -> str:
+    if not isinstance(x, np.ndarray):
+        return repr(x)
+    bad = x[~np.isfinite(x)]
+    return f"with {bad.size} of {x.size} values like {bad.reshape(-1)[0]}"
+
+
+def _all_arrays(params: list[Parameter]) -> bool:
+    return all(isinstance(p.data, np.ndarray) for p in params)
+
+
+class _FlatView:
+    """All array parameters laid end to end: one vector for the data, one for the gradients.
+
+    ``gather_*`` concatenates (one numpy call); ``scatter_data`` gives every parameter a view
+    of its slice of the new vector, shaped like the parameter.
+    """
+
+    def __init__(self, params: list[Parameter]) -> None:
+        self.params = params
+        self.shapes = [p.data.shape for p in params]
+        sizes = [int(p.data.size) for p in params]
+        self.bounds = np.cumsum([0, *sizes]).tolist()
+        self.size = self.bounds[-1]
+        self.dtype = np.result_type(*[p.data.dtype for p in params])
+
+    def gather_data(self) -> np.ndarray:
+        return np.concatenate([p.data.reshape(-1) for p in self.params])
+
+    def gather_grads(self) -> np.ndarray:
+        for i, (p, shape) in enumerate(zip(self.params, self.shapes, strict=True)):
+            grad_shape = getattr(p.grad, "shape", None)
+            if grad_shape != shape or p.data.shape != shape:
+                raise ValueError(
+                    f"{_name(p, i)} has data of shape {p.data.shape} and gradient of shape "
+                    f"{grad_shape}, but had shape {shape} when the optimiser was made; a "
+                    "parameter's gradient always has the parameter's shape"
+                )
+        return np.concatenate([p.grad.reshape(-1) for p in self.params])
+
+    def scatter_data(self, flat: np.ndarray) -> None:
+        for p, shape, start, stop in zip(
+            self.params, self.shapes, self.bounds, self.bounds[1:], strict=False
+        ):
+            p.data = flat[start:stop].reshape(shape)
+
+    def first_non_finite(self, flat: np.ndarray) -> int:
+        bad = int(np.argmax(~np.isfinite(flat)))
+        return int(np.searchsorted(self.bounds, bad, side="right")) - 1
 
 
 def _name(p: Parameter, i: int) -> str:
