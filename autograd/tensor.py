@@ -339,6 +339,11 @@ class Tensor:
             raise IndexError(f"bad index {key!r} for shape {self.shape}: {error}") from None
         return apply_tensor(_index(key), self)
 
+    def argmax(self, axis: int | None = None) -> Array:
+        """Index of the largest element (along ``axis``) as a numpy array: a prediction, not
+        part of the graph (it has no gradient)."""
+        return np.asarray(self.data.argmax(axis=axis))
+
     # -- softmax and the loss -----------------------------------------------------------------
 
     def softmax(self, axis: int = -1) -> Tensor:
@@ -653,6 +658,11 @@ def _log_softmax(axis: int) -> Op:
 
 def _class_targets(targets: ArrayLike, n: int | None, classes: int) -> Array:
     """Integer class labels checked: the right count, integers, each in [0, classes)."""
+    if isinstance(targets, Tensor):
+        raise TypeError(
+            "cross_entropy targets are class labels, not a Tensor (they get no gradient): "
+            "pass an integer numpy array or a list of ints"
+        )
     t = np.asarray(targets)
     if t.dtype.kind not in "iu":  # floats (even 1.0), bools, strings are refused
         raise TypeError(

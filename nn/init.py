@@ -49,6 +49,19 @@ INITIALISERS: dict[str, Initialiser] = {
 }
 
 
+_SHARED = random.Random(0)
+
+
+def shared_rng() -> random.Random:
+    """The generator layers draw from when given no seed: one per process, seeded with 0."""
+    return _SHARED
+
+
+def reseed(seed: int) -> None:
+    """Restart :func:`shared_rng` from ``seed``: layers built next draw the same numbers."""
+    _SHARED.seed(seed)
+
+
 def get(name: str | Initialiser) -> Initialiser:
     """An initialiser by name (or the function itself)."""
     if callable(name):

@@ -11,7 +11,7 @@ with the same seed have the same weights.
 
 >>> import numpy as np
 >>> from autograd import Tensor
->>> model = Sequential(Linear(2, 4, seed=0), ReLU(), Linear(4, 3, seed=1))
+>>> model = Sequential(Linear(2, 4), ReLU(), Linear(4, 3))
 >>> logits = model(Tensor(np.ones((5, 2))))
 >>> logits.shape
 (5, 3)
@@ -26,10 +26,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from autograd import Tensor
 from nn import init as initialisers
 from nn.module import Module
+
+DEFAULT_NAME = "linear"
 
 
 class Linear(Module):
@@ -40,9 +43,12 @@ class Linear(Module):
         init: weight initialiser name or function (see :mod:`nn.init`); He by default, the
             choice for ReLU networks. The bias starts at 0.
         seed: an int or a ``random.Random``: the same draws, in the same order, as
-            ``nn.Layer(nin, nout, ...)`` with that seed.
-        name: prefix of the parameter labels (``layer1`` gives ``layer1.W``, ``layer1.b``);
-            :class:`Sequential` names its layers ``layer1``, ``layer2``, ...
+            ``nn.Layer(nin, nout, ...)`` with that seed. By default the layer draws from
+            :func:`nn.init.shared_rng`, one generator for the whole process (like PyTorch's
+            global one): every layer gets new numbers, and a script that builds the same
+            layers in the same order after ``nn.init.reseed(0)`` gets the same weights.
+        name: prefix of the parameter labels (``fc1`` gives ``fc1.W`` and ``fc1.b``); left
+            at the default, :class:`Sequential` names its layers ``layer1``, ``layer2``, ...
         dtype: float64 (default) or float32.
     """
 
@@ -51,14 +57,17 @@ class Linear(Module):
         nin: int,
         nout: int,
         init: str | initialisers.Initialiser = "he",
-        seed: int | random.Random | None = 0,
-        name: str = "linear",
+        seed: int | random.Random | None = None,
+        name: str = DEFAULT_NAME,
         dtype: Any = np.float64,
     ) -> None:
         if nin < 1 or nout < 1:
             raise ValueError(f"Linear needs nin >= 1 and nout >= 1, got nin={nin}, nout={nout}")
         draw = initialisers.get(init)
-        rng = seed if isinstance(seed, random.Random) else random.Random(seed)
+        if seed is None:
+            rng = initialisers.shared_rng()
+        else:
+            rng = seed if isinstance(seed, random.Random) else random.Random(seed)
         weights = [[draw(nin, nout, rng) for _ in range(nin)] for _ in range(nout)]
         self.W = Tensor(weights, dtype=dtype)
         self.b = Tensor(np.zeros(nout), dtype=dtype)
@@ -70,11 +79,11 @@ class Linear(Module):
         self.W.label = f"{name}.W"
         self.b.label = f"{name}.b"
 
-    def __call__(self, x: Tensor) -> Tensor:
+    def __call__(self, x: Tensor | ArrayLike) -> Tensor:
+        """``x Wᵀ + b``. A numpy array (a batch of data) is taken as a constant input: its
+        gradient is not needed, so none is computed (``Tensor(x, requires_grad=False)``)."""
         if not isinstance(x, Tensor):
-            raise TypeError(
-                f"{self.name} takes a Tensor, got {type(x).__name__}; wrap data with Tensor(x)"
-            )
+            x = Tensor(x, requires_grad=False, dtype=self.W.dtype)
         nin = self.W.shape[1]
         if x.ndim not in (1, 2) or x.shape[-1] != nin:
             raise ValueError(
@@ -125,8 +134,9 @@ class Tanh(_Activation):
 class Sequential(Module):
     """Modules applied one after the other: ``Sequential(Linear(64, 128), ReLU(), ...)``.
 
-    Its :class:`Linear` layers are renamed ``layer1``, ``layer2``, ... in order, so parameter
-    names match the scalar ``MLP``'s layer numbering.
+    :class:`Linear` layers left with the default name are named ``layer1``, ``layer2``, ...
+    in order, matching the scalar ``MLP``'s layer numbering; a name you gave is kept.
+    ``model[0]``, ``model[-1]``, ``len(model)`` and iteration reach the modules.
     """
 
     def __init__(self, *modules: Module) -> None:
@@ -135,19 +145,37 @@ class Sequential(Module):
         for module in modules:
             if not callable(module):
                 raise TypeError(f"Sequential takes modules, got {module!r}")
-        self.modules = list(modules)
+        self.layers = list(modules)
         linear = [m for m in modules if isinstance(m, Linear)]
         for k, layer in enumerate(linear, start=1):
-            layer.rename(f"layer{k}")
+            if layer.name == DEFAULT_NAME:
+                layer.rename(f"layer{k}")
+        names = [layer.name for layer in linear]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(
+                f"two layers are named {repeated[0]!r}: parameter names must be unique "
+                "(give each Linear its own name, or leave them all to Sequential)"
+            )
 
-    def __call__(self, x: Tensor) -> Tensor:
-        for module in self.modules:
+    def __call__(self, x: Tensor | ArrayLike) -> Tensor:
+        for module in self.layers:
             x = module(x)  # type: ignore[operator]
+        assert isinstance(x, Tensor)
         return x
 
+    def __getitem__(self, index: int) -> Module:
+        return self.layers[index]
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self.layers)
+
     def named_parameters(self) -> Iterator[tuple[str, Any]]:
-        for module in self.modules:
+        for module in self.layers:
             yield from module.named_parameters()
 
     def __repr__(self) -> str:
-        return "Sequential(" + ", ".join(repr(m) for m in self.modules) + ")"
+        return "Sequential(" + ", ".join(repr(m) for m in self.layers) + ")"

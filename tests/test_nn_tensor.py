@@ -32,7 +32,7 @@ def test_value_mlp_and_tensor_mlp_agree_on_weights_loss_and_gradients(activation
     scalar, vector = small_pair(activation)
     # same weights: neuron j of layer k is row j of layer k's W
     for k, layer in enumerate(scalar.layers):
-        linear = vector.modules[2 * k]
+        linear = vector.layers[2 * k]
         assert isinstance(linear, Linear)
         w = np.array([[w.data for w in neuron.w] for neuron in layer.neurons])
         np.testing.assert_array_equal(w, linear.W.data)
@@ -49,7 +49,7 @@ def test_value_mlp_and_tensor_mlp_agree_on_weights_loss_and_gradients(activation
 
     assert vector_loss.item() == pytest.approx(scalar_loss.data, abs=1e-12)
     for k, layer in enumerate(scalar.layers):
-        linear = vector.modules[2 * k]
+        linear = vector.layers[2 * k]
         assert isinstance(linear, Linear)
         w_grad = np.array([[w.grad for w in neuron.w] for neuron in layer.neurons])
         b_grad = np.array([neuron.b.grad for neuron in layer.neurons])
@@ -87,10 +87,51 @@ def test_linear_refuses_wrong_inputs_with_the_expected_shape() -> None:
     layer = Linear(3, 2, name="layer1")
     with pytest.raises(ValueError, match=r"layer1 expects inputs of shape \(N, 3\)"):
         layer(Tensor(np.zeros((4, 5))))
-    with pytest.raises(TypeError, match="wrap data with Tensor"):
-        layer(np.zeros((4, 3)))  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="nin >= 1"):
         Linear(0, 3)
+
+
+def test_a_numpy_batch_is_a_constant_input_with_no_gradient_computed() -> None:
+    layer = Linear(3, 2)
+    out = layer(np.ones((4, 3)))
+    x = out.parents[0].parents[0]  # (x @ W.T) + b
+    assert not x.requires_grad
+    out.sum().backward()
+    assert layer.W.grad.shape == (2, 3)
+    assert repr(x.grad).startswith("not needed")
+
+
+def test_sequential_keeps_given_names_and_refuses_repeats() -> None:
+    model = Sequential(Linear(3, 4, name="fc1"), ReLU(), Linear(4, 2))
+    assert [name for name, _ in model.named_parameters()] == [
+        "fc1.W",
+        "fc1.b",
+        "layer2.W",
+        "layer2.b",
+    ]
+    assert len(model) == 3
+    assert isinstance(model[-1], Linear)
+    assert [type(m).__name__ for m in model] == ["Linear", "ReLU", "Linear"]
+    with pytest.raises(ValueError, match="two layers are named 'fc'"):
+        Sequential(Linear(3, 4, name="fc"), Linear(4, 2, name="fc"))
+
+
+def test_layers_without_a_seed_differ_and_reseed_repeats_them() -> None:
+    from nn import init
+
+    init.reseed(3)
+    a, b = Linear(4, 4), Linear(4, 4)
+    assert not np.array_equal(a.W.data, b.W.data)  # one shared generator, not one seed each
+    init.reseed(3)
+    c = Linear(4, 4)
+    np.testing.assert_array_equal(a.W.data, c.W.data)
+
+
+def test_class_targets_that_are_tensors_get_a_clear_error() -> None:
+    logits = Tensor(np.zeros((2, 3)))
+    with pytest.raises(TypeError, match="class labels, not a Tensor"):
+        logits.cross_entropy(Tensor([0.0, 1.0]))  # type: ignore[arg-type]
+    np.testing.assert_array_equal(Tensor([[0.0, 2.0, 1.0]]).argmax(axis=1), [1])
 
 
 def test_weight_penalties_skip_biases_and_match_the_scalar_ones() -> None:
@@ -100,7 +141,7 @@ def test_weight_penalties_skip_biases_and_match_the_scalar_ones() -> None:
         assert isinstance(got, Tensor)
         assert got.item() == pytest.approx(penalty(scalar).data, abs=1e-12)
         got.backward()
-        linear = vector.modules[0]
+        linear = vector.layers[0]
         assert isinstance(linear, Linear)
         assert not linear.b.grad.any()  # no pull on biases
         assert linear.W.grad.any()
