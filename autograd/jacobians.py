@@ -171,7 +171,7 @@ class MatmulRight(LinearMap):
 
     @property
     def formula(self) -> str:
-        return "upstream @ bᵀ"
+        return "upstream ⊗ b (outer product)" if self.b.ndim == 1 else "upstream @ bᵀ"
 
 
 class MatmulLeft(LinearMap):
@@ -190,7 +190,7 @@ class MatmulLeft(LinearMap):
 
     @property
     def formula(self) -> str:
-        return "aᵀ @ upstream"
+        return "a ⊗ upstream (outer product)" if self.a.ndim == 1 else "aᵀ @ upstream"
 
 
 class Transpose(LinearMap):

@@ -16,7 +16,7 @@ from viz.__main__ import main
 
 render_module = importlib.import_module("viz.render")
 
-NAMES = ["xyz", "sigmoid_staged", "sigmoid_fused", "gate_patterns"]
+NAMES = ["xyz", "sigmoid_staged", "sigmoid_fused", "gate_patterns", "vectorised_wx"]
 SVGS = sorted(f"{name}{suffix}.svg" for name in NAMES for suffix in ("", "_forward"))
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -38,7 +38,7 @@ def check_figures(out: Path, stdout: str) -> None:
     printed = sorted(Path(line).name for line in lines[:-1])
     assert printed == SVGS
     assert all(Path(line).exists() for line in lines[:-1])
-    assert lines[-1] == f"8 diagrams written to {out.resolve()}"
+    assert lines[-1] == f"10 diagrams written to {out.resolve()}"
     texts = {name: svg_texts(out / name) for name in SVGS}
     assert "-12.00" in texts["xyz.svg"]
     assert "1.00" in texts["xyz.svg"]  # the seed gradient on the output edge
@@ -48,6 +48,12 @@ def check_figures(out: Path, stdout: str) -> None:
     assert "σ" in texts["sigmoid_fused.svg"]
     assert "-3.00 + 4.00 = 1.00" in texts["gate_patterns.svg"]
     assert "add distributes, max routes, mul swaps" in texts["gate_patterns.svg"]
+    # the Tensor figure (REFERENCE section 6): shapes, arrays, and q used twice adds
+    assert "W (2, 2)" in texts["vectorised_wx.svg"]
+    assert "[-0.11, 0.64]" in texts["vectorised_wx.svg"]  # grad_x
+    assert "= [0.44, 0.52]" in texts["vectorised_wx.svg"]  # 2q, the copy gate's sum
+    assert "0.12" in texts["vectorised_wx_forward.svg"]  # f = 0.116
+    assert "[-0.11, 0.64]" not in texts["vectorised_wx_forward.svg"]
 
 
 def test_module_command_line(tmp_path: Path) -> None:

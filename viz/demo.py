@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from autograd import Value
 from viz import lectures
 from viz.diagram import draw
 from viz.render import choose_renderer
+from viz.trace import Node
 
-FIGURES: list[tuple[str, Callable[[], tuple[Sequence[Value], Sequence[str] | None]]]] = [
+FIGURES: list[tuple[str, Callable[[], tuple[Sequence[Node], Sequence[str] | None]]]] = [
     ("xyz", lambda: ([lectures.xyz()], None)),
     ("sigmoid_staged", lambda: ([lectures.sigmoid_neuron_staged()], None)),
     ("sigmoid_fused", lambda: ([lectures.sigmoid_neuron_fused()], None)),
@@ -24,6 +24,7 @@ FIGURES: list[tuple[str, Callable[[], tuple[Sequence[Value], Sequence[str] | Non
             ],
         ),
     ),
+    ("vectorised_wx", lambda: ([lectures.vectorised_wx()], None)),
 ]
 
 

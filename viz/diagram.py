@@ -6,12 +6,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from autograd import Value
+from autograd import Tensor, Value
 from viz.focus import Grouping, with_groups
 from viz.focus import around as focus_around
 from viz.render import RenderError, format_for, render, write_atomically
 from viz.style import DrawOptions, to_dot
-from viz.trace import trace
+from viz.trace import Node, trace
 
 #: Graphs larger than this are refused by default: unreadable, and slow for Graphviz to lay out.
 MAX_NODES = 2000
@@ -63,7 +63,7 @@ class Diagram:
 
 
 def draw(
-    root: Value | Sequence[Value],
+    root: Node | Sequence[Node],
     *,
     grads: bool = True,
     rankdir: str = "LR",
@@ -71,9 +71,10 @@ def draw(
     chain: bool = False,
     titles: Sequence[str] | None = None,
     group: str | Grouping | None = None,
-    around: Value | None = None,
+    around: Node | None = None,
     radius: int = 2,
     max_nodes: int = MAX_NODES,
+    max_inline: int = 6,
 ) -> Diagram:
     """Draw the graph below ``root`` in the lecture style.
 
@@ -82,8 +83,12 @@ def draw(
     For graphs too big to read, ``group`` boxes nodes by name and ``around`` draws only one
     neighbourhood (see :mod:`viz.focus`).
 
+    A Tensor graph draws the same way, each node named with its shape (``W (2, 2)``) and each
+    array written out when it has at most ``max_inline`` elements, else shown by its shape.
+
     Args:
-        root: the output Value, or several roots to draw side by side (one cluster each).
+        root: the output Value or Tensor, or several roots to draw side by side (one cluster
+            each).
         grads: ``False`` draws the forward pass only.
         rankdir: ``"LR"`` (left to right) or ``"TB"`` (top to bottom).
         precision: digits after the decimal point.
@@ -94,13 +99,18 @@ def draw(
         around: draw only the nodes within ``radius`` edges of this node (highlighted).
         radius: how far from ``around`` to draw.
         max_nodes: refuse drawings with more nodes than this (default 2000).
+        max_inline: Tensor graphs: write out arrays of at most this many elements (default 6).
     """
-    roots = [root] if isinstance(root, Value) else list(root)
-    if not roots or not all(isinstance(r, Value) for r in roots):
-        raise TypeError("draw() takes a Value or a non-empty sequence of Values")
+    roots: list[Node] = [root] if isinstance(root, (Value, Tensor)) else list(root)
+    if not roots or not all(isinstance(r, (Value, Tensor)) for r in roots):
+        raise TypeError(
+            "draw() takes a Value or a Tensor, or a non-empty sequence of Values or Tensors"
+        )
     if titles is not None and len(titles) != len(roots):
         raise ValueError(f"got {len(titles)} titles for {len(roots)} graphs")
-    options = DrawOptions(grads=grads, rankdir=rankdir, precision=precision, chain=chain)
+    options = DrawOptions(
+        grads=grads, rankdir=rankdir, precision=precision, chain=chain, max_inline=max_inline
+    )
     traces = []
     for r in roots:
         traced = trace(r)

@@ -6,7 +6,7 @@ An MLP's scalar graph has thousands of gates. Two ways to look at it:
   ``neuron0`` inside the box ``layer1``. With ``group="label"`` a labelled node's group is its
   label up to the last dot. A gate with no label joins a group through its inputs, preferring
   an input that is a leaf: the parameters name the neuron (``w * x`` belongs with ``w``).
-  Any function ``Value -> group or None`` can be given instead.
+  Any function ``node -> group or None`` can be given instead (a node is a Value or a Tensor).
 * **Neighbourhood**: only the nodes within ``radius`` edges of a chosen node (in either
   direction); inputs and uses that fall outside show as ``…`` stubs, so it is clear the graph
   goes on.
@@ -17,13 +17,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
-from autograd import Value
-from viz.trace import Trace
+from viz.trace import Node, Trace
 
-Grouping = Callable[[Value], "str | None"]
+Grouping = Callable[[Node], "str | None"]
 
 
-def label_prefix(value: Value) -> str | None:
+def label_prefix(value: Node) -> str | None:
     """``"layer1.neuron0.w1"`` -> ``"layer1.neuron0"``; ``None`` for labels without a dot."""
     head, dot, _ = value.label.rpartition(".")
     return head if dot and head else None
@@ -36,7 +35,7 @@ def with_groups(trace: Trace, group: str | Grouping) -> Trace:
     elif callable(group):
         named = group
     else:
-        raise ValueError(f"group must be 'label' or a function Value -> str | None, got {group!r}")
+        raise ValueError(f"group must be 'label' or a function node -> str | None, got {group!r}")
     inputs: dict[str, list[str]] = {node.id: [] for node in trace.nodes}
     for edge in sorted(trace.edges, key=lambda e: e.index):
         inputs[edge.target].append(edge.source)
@@ -56,7 +55,7 @@ def with_groups(trace: Trace, group: str | Grouping) -> Trace:
     return dataclasses.replace(trace, groups=groups)
 
 
-def around(trace: Trace, center: Value, radius: int) -> Trace:
+def around(trace: Trace, center: Node, radius: int) -> Trace:
     """Only the nodes within ``radius`` edges of ``center``, with stubs where edges are cut."""
     if radius < 0:
         raise ValueError(f"radius must be 0 or more, got {radius}")

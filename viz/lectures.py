@@ -6,7 +6,7 @@ labelled as on the slides.
 
 from __future__ import annotations
 
-from autograd import Value
+from autograd import Tensor, Value
 
 
 def xyz() -> Value:
@@ -66,6 +66,21 @@ def copy_gate() -> Value:
     both uses, y + z = -3 + 4 = 1."""
     x, y, z = Value(2.0, "x"), Value(-3.0, "y"), Value(4.0, "z")
     f = x * y + x * z
+    f.label = "f"
+    f.backward()
+    return f
+
+
+def vectorised_wx() -> Tensor:
+    """f(x, W) = ||W x||^2 at W = [[0.1, 0.5], [-0.3, 0.8]], x = [0.2, 0.4], with Tensors:
+    q = W x = [0.22, 0.26], f = 0.116, grad_W = 2 q xᵀ = [[0.088, 0.176], [0.104, 0.208]],
+    grad_x = 2 Wᵀ q = [-0.112, 0.636]. q is used twice (q * q), so its gradient is the sum of
+    both uses, 2 q; and every gradient has the shape of its variable."""
+    W = Tensor([[0.1, 0.5], [-0.3, 0.8]], "W")
+    x = Tensor([0.2, 0.4], "x")
+    q = W @ x
+    q.label = "q"
+    f = (q * q).sum()
     f.label = "f"
     f.backward()
     return f

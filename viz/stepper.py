@@ -11,6 +11,9 @@ The frames are made from the engine's own work, never re-derived here:
   ``-4.00 + 3.00 = -1.00``), and the last frame is exactly what ``backward()`` produces.
 
 All frames share one pinned layout (:mod:`viz.layout`), so nothing moves from frame to frame.
+
+A Tensor graph steps the same way: its ``backward(on_step=...)`` reports arrays, and each
+frame shows them as :func:`viz.draw` does (small arrays written out, large ones by shape).
 """
 
 from __future__ import annotations
@@ -20,18 +23,28 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, overload
 
-from autograd import BackwardStep, Value, topological_order
+import numpy as np
+
+from autograd import BackwardStep, Tensor, Value, topological_order
 from viz.diagram import Diagram
 from viz.layout import compute_layout
 from viz.player import inline_svg, player_html
 from viz.render import RenderError, choose_renderer, write_atomically
-from viz.style import DrawOptions, format_number, to_dot
-from viz.trace import Trace, TraceEdge, TraceNode, trace
+from viz.style import (
+    DrawOptions,
+    format_local,
+    format_number,
+    format_shape,
+    format_value,
+    is_small,
+    to_dot,
+)
+from viz.trace import Data, Local, Node, Trace, TraceEdge, TraceNode, trace
 
 #: Stepping through more nodes than this is refused by default: one frame per node and gate.
 MAX_STEP_NODES = 300
 
-_INFIX = {"+", "-", "*", "/", "**"}
+_INFIX = {"+", "-", "*", "/", "**", "@"}
 
 
 class Frame(Diagram):
@@ -56,9 +69,9 @@ class Frame(Diagram):
         index: int,
         kind: str,
         caption: str,
-        node: Value,
-        values: dict[str, float | None],
-        grads: dict[str, float | None],
+        node: Node,
+        values: dict[str, Data | None],
+        grads: dict[str, Data | None],
         trace: Trace,
     ) -> None:
         super().__init__(source)
@@ -185,13 +198,14 @@ class Stepper(Sequence[Frame]):
 
 
 def step(
-    root: Value,
+    root: Node,
     *,
     grads: bool = True,
     rankdir: str = "LR",
     precision: int = 2,
     chain: bool = False,
     max_nodes: int = MAX_STEP_NODES,
+    max_inline: int = 6,
 ) -> Stepper:
     """Step through the computation of ``root``: forward node by node, then backward gate by
     gate, one :class:`Frame` per step.
@@ -201,11 +215,19 @@ def step(
     gradients one ``backward()`` gives. With ``grads=False`` only the forward frames are made
     and the gradients are left alone.
 
-    The draw options are those of :func:`viz.draw`.
+    The draw options are those of :func:`viz.draw`. A Tensor root must hold one number (a
+    loss), as for ``backward()`` without a gradient.
     """
-    if not isinstance(root, Value):
-        raise TypeError(f"step() takes a Value, got {type(root).__name__}")
-    options = DrawOptions(grads=grads, rankdir=rankdir, precision=precision, chain=chain)
+    if not isinstance(root, (Value, Tensor)):
+        raise TypeError(f"step() takes a Value or a Tensor, got {type(root).__name__}")
+    if grads and isinstance(root, Tensor) and root.size != 1:
+        raise ValueError(  # before zero_grad: a refused call leaves the gradients alone
+            f"step() runs backward() from a one-element tensor (a loss); this one has shape "
+            f"{root.shape}. Step through a reduction of it (.sum(), .mean())"
+        )
+    options = DrawOptions(
+        grads=grads, rankdir=rankdir, precision=precision, chain=chain, max_inline=max_inline
+    )
     order = topological_order(root)
     if len(order) > max_nodes:
         raise ValueError(
@@ -213,12 +235,12 @@ def step(
             f"gate; over {max_nodes} nodes is too many to follow. Step through a smaller "
             "graph, or pass max_nodes= to force."
         )
-    steps: list[tuple[BackwardStep, dict[int, float]]] = []
+    steps: list[tuple[BackwardStep, dict[int, Data | None]]] = []
     if grads:
         root.zero_grad()
 
         def record(backward_step: BackwardStep) -> None:
-            steps.append((backward_step, {id(node): node.grad for node in order}))
+            steps.append((backward_step, {id(node): _grad_now(node) for node in order}))
 
         root.backward(on_step=record)
 
@@ -226,7 +248,7 @@ def step(
     ids = {id(node.value): node.id for node in full.nodes}
     inputs = _inputs_of(full)
     states = [_forward_state(full, inputs, k, options) for k in range(len(order))]
-    sent: dict[tuple[str, int], tuple[float, float, float]] = {}  # grows by one gate per frame
+    sent: dict[tuple[str, int], tuple[Data, Local, Data]] = {}  # grows by one gate per frame
     for j, (backward_step, _) in enumerate(steps):
         gate_id = ids[id(backward_step.gate)]
         for index, (local, down) in enumerate(
@@ -265,9 +287,18 @@ def step(
     return Stepper(frames, title=_describe(full.root, options))
 
 
+def _grad_now(node: Node) -> Data | None:
+    """``node.grad`` as the engine holds it mid-walk. A Tensor no use has sent a gradient to
+    yet holds a private "nothing yet" marker instead of an array of zeros: that is ``None``."""
+    grad = node.grad
+    if isinstance(node, Tensor) and not isinstance(grad, np.ndarray):
+        return None
+    return grad
+
+
 def _engine_grad(
-    node: TraceNode, steps: list[tuple[BackwardStep, dict[int, float]]], backward_index: int
-) -> float | None:
+    node: TraceNode, steps: list[tuple[BackwardStep, dict[int, Data | None]]], backward_index: int
+) -> Data | None:
     """The engine's ``grad`` of ``node`` after backward step ``backward_index`` (None before
     the backward pass starts)."""
     if backward_index < 0:
@@ -275,16 +306,23 @@ def _engine_grad(
     return steps[backward_index][1][id(node.value)]
 
 
+def _text(x: Data, options: DrawOptions) -> str:
+    """A number, or an array on one line (a large one by its shape), for a caption."""
+    if isinstance(x, np.ndarray):
+        if not is_small(x, options.max_inline):
+            return f"{format_shape(x.shape, str(x.dtype))} array"
+        return format_value(x, options.precision, options.max_inline, one_line=True)
+    return format_number(x, options.precision)
+
+
 def _name(node: TraceNode, options: DrawOptions) -> str:
     if node.label:
         return node.label
-    return format_number(node.value.data, options.precision)
+    return _text(node.value.data, options)
 
 
 def _describe(node: TraceNode, options: DrawOptions) -> str:
-    return (
-        node.label or f"{node.op or 'value'} = {format_number(node.value.data, options.precision)}"
-    )
+    return node.label or f"{node.op or 'value'} = {_text(node.value.data, options)}"
 
 
 def _formula(node: TraceNode, inputs: list[TraceNode], options: DrawOptions) -> str:
@@ -317,9 +355,10 @@ def _is_constant(node: TraceNode) -> bool:
     if not node.label:
         return True
     try:
-        return float(node.label) == node.value.data
+        number = float(node.label)
     except ValueError:
         return False
+    return bool(np.all(node.value.data == number))
 
 
 def _forward_state(
@@ -338,7 +377,7 @@ def _forward_state(
         )
         for e in full.edges
     )
-    value = format_number(current.value.data, options.precision)
+    value = _text(current.value.data, options)
     if current.is_leaf:
         what = f"input {current.label} = {value}"
         if _is_constant(current):
@@ -354,10 +393,10 @@ def _forward_state(
 
 def _backward_state(
     full: Trace,
-    steps: list[tuple[BackwardStep, dict[int, float]]],
+    steps: list[tuple[BackwardStep, dict[int, Data | None]]],
     j: int,
     gate_id: str,
-    sent: dict[tuple[str, int], tuple[float, float, float]],
+    sent: dict[tuple[str, int], tuple[Data, Local, Data]],
     inputs: dict[str, list[TraceNode]],
     options: DrawOptions,
 ) -> Trace:
@@ -374,10 +413,12 @@ def _backward_state(
         if (e.target, e.index) not in sent:
             return dataclasses.replace(e, upstream=None, downstream=None)
         upstream, local, down = sent[(e.target, e.index)]
+        if not e.needs_grad:  # the engine sends a "not needed" marker, not a gradient
+            return dataclasses.replace(e, upstream=upstream, downstream=None)
         return dataclasses.replace(e, upstream=upstream, local=local, downstream=down)
 
     edges = tuple(edge(e) for e in full.edges)
-    complete = {n.id for n in full.nodes}
+    complete = {n.id for n in full.nodes if n.needs_grad}
     for e in edges:
         if e.downstream is None:
             complete.discard(e.source)  # some use of this node has not sent its part yet
@@ -388,19 +429,30 @@ def _backward_state(
     gate_step = steps[j][0]
     gate = next(n for n in full.nodes if n.id == gate_id)
 
-    def number(x: float) -> str:
-        return format_number(x, options.precision)
-
-    parts = [
-        f"{number(gate_step.upstream)} × {number(local)} = {number(down)} to {_name(n, options)}"
-        for n, local, down in zip(
-            inputs[gate_id], gate_step.local_grads, gate_step.downstream, strict=True
-        )
-    ]
+    sent_to = list(zip(inputs[gate_id], gate_step.local_grads, gate_step.downstream, strict=True))
     label = f"{gate.label} = " if gate.label else ""
-    caption = (
-        f"backward {j + 1}/{len(steps)}: {label}{gate.symbol} gate sends upstream × local: "
-        + "; ".join(parts)
+    if gate.shape is None:
+
+        def number(x: float) -> str:
+            return format_number(x, options.precision)
+
+        up = number(gate_step.upstream)
+        parts = [
+            f"{up} × {number(local)} = {number(down)} to {_name(n, options)}"
+            for n, local, down in sent_to
+        ]
+        sends = "upstream × local"
+    else:  # arrays: the upstream once, then what each input's local gradient makes of it
+        parts = [
+            f"{format_local(local, options.precision, options.max_inline, one_line=True)} "
+            f"= {_text(down, options)} to {_name(n, options)}"
+            if n.needs_grad
+            else f"nothing to {_name(n, options)} (requires_grad=False)"
+            for n, local, down in sent_to
+        ]
+        sends = f"upstream {_text(gate_step.upstream, options)}"
+    caption = f"backward {j + 1}/{len(steps)}: {label}{gate.symbol} gate sends {sends}: " + (
+        "; ".join(parts)
     )
     root = next(n for n in nodes if n.id == full.root.id)
     return Trace(nodes, edges, root, highlight=gate_id, caption=caption)

@@ -5,6 +5,12 @@ plain labels, and every edge carries the forward value above it (green) and the 
 it (red). With ``chain=True`` the red line reads ``upstream x local = downstream``. A value used
 by several gates shows one edge per use, and its total gradient (the sum) beside the node.
 
+A Tensor graph is drawn the same way. Every node's name carries its shape (``W (2, 2)``), and
+where a number would stand an array stands instead: written out when it is small (at most
+``DrawOptions.max_inline`` elements, a matrix one row per line), otherwise only its shape. All
+of that text is made by :func:`format_value` and :func:`format_local`, the one place that knows
+about arrays; scalar diagrams never reach it.
+
 All text is placed in Graphviz HTML-like labels after escaping ``& < > "``, so labels holding
 quotes, braces, angle brackets, backslashes or newlines show as typed and can neither break the
 DOT text nor inject markup into the SVG.
@@ -14,16 +20,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import graphviz
+import numpy as np
+from numpy.typing import NDArray
 
+from autograd.jacobians import Identity, LinearMap
 from viz.layout import Layout
-from viz.trace import Trace, TraceEdge, TraceNode
+from viz.trace import Data, Local, Trace, TraceEdge, TraceNode
 
 FORWARD_COLOR = "#2e7d32"  # green: forward values
 GRADIENT_COLOR = "#c62828"  # red: gradients
 UNKNOWN_COLOR = "#9e9e9e"  # grey: a gradient not computed yet
 UNKNOWN = "?"
+NOT_NEEDED = "not needed"  # the gradient of a Tensor made with requires_grad=False
 
 
 @dataclass(frozen=True)
@@ -35,18 +46,23 @@ class DrawOptions:
         rankdir: ``"LR"`` (left to right, as in the lectures) or ``"TB"`` (top to bottom).
         precision: digits after the decimal point.
         chain: write each input edge's gradient as ``upstream x local = downstream``.
+        max_inline: Tensor graphs only: arrays of at most this many elements are written out,
+            larger ones shown by their shape alone.
     """
 
     grads: bool = True
     rankdir: str = "LR"
     precision: int = 2
     chain: bool = False
+    max_inline: int = 6
 
     def __post_init__(self) -> None:
         if self.rankdir not in ("LR", "TB"):
             raise ValueError(f"rankdir must be 'LR' or 'TB', got {self.rankdir!r}")
         if not (isinstance(self.precision, int) and 0 <= self.precision <= 12):
             raise ValueError(f"precision must be an int from 0 to 12, got {self.precision!r}")
+        if not (isinstance(self.max_inline, int) and self.max_inline >= 0):
+            raise ValueError(f"max_inline must be an int 0 or more, got {self.max_inline!r}")
 
 
 def format_number(x: float, precision: int) -> str:
@@ -59,6 +75,66 @@ def format_number(x: float, precision: int) -> str:
     if float(text) == 0.0:
         text = text.lstrip("-")
     return text
+
+
+# -- arrays (Tensor graphs) ----------------------------------------------------------------------
+
+
+def is_small(x: NDArray[Any], max_inline: int) -> bool:
+    """Whether an array is written out in full (at most ``max_inline`` elements, or 0-d)."""
+    return x.ndim == 0 or x.size <= max_inline
+
+
+def format_shape(shape: tuple[int, ...], dtype: str = "float64") -> str:
+    """``(2, 2)``, ``(3,)``; ``float32`` is added since it differs from the default float64."""
+    text = str(tuple(shape))
+    return text if dtype == "float64" else f"{text} {dtype}"
+
+
+def format_value(x: Data, precision: int, max_inline: int = 6, one_line: bool = False) -> str:
+    """A forward value or gradient as text: a number as :func:`format_number` writes it; an
+    array of at most ``max_inline`` elements written out (``[0.22, 0.26]``; a matrix one row
+    per line unless ``one_line``); a larger array by its shape alone (``(64, 128)``). A 0-d
+    array is a number, always written out."""
+    if not isinstance(x, np.ndarray):
+        return format_number(x, precision)
+    if not is_small(x, max_inline):
+        return format_shape(x.shape, str(x.dtype))
+
+    def nested(a: Any, depth: int) -> str:
+        if depth == x.ndim:
+            return format_number(float(a), precision)
+        separator = ", " if depth + 1 == x.ndim or one_line else ",\n" + " " * (depth + 1)
+        return "[" + separator.join(nested(item, depth + 1) for item in a) + "]"
+
+    return nested(x, 0)
+
+
+def format_local(local: Local, precision: int, max_inline: int = 6, one_line: bool = False) -> str:
+    """How a Tensor gate's local gradient turns ``upstream`` into ``downstream``, as text.
+
+    A :class:`~autograd.jacobians.LinearMap` says it in its own ``formula`` (``upstream @
+    bᵀ``); an elementwise array multiplies elementwise (``upstream ⊙ [0.22, 0.26]``, or
+    ``upstream ⊙ local (64, 128)`` when large); a number multiplies (``upstream × -1.00``).
+    The identity of the add gate is written as the lecture's local gradient 1.
+    """
+    if isinstance(local, Identity):
+        return "upstream × 1"
+    if isinstance(local, LinearMap):
+        return local.formula
+    if isinstance(local, np.ndarray) and local.ndim > 0:
+        array = local.astype(float) if local.dtype.kind == "b" else local  # relu's mask
+        if not is_small(array, max_inline):
+            return f"upstream ⊙ local {format_shape(array.shape)}"
+        return f"upstream ⊙ {format_value(array, precision, max_inline, one_line)}"
+    return f"upstream × {format_number(float(local), precision)}"
+
+
+def is_tensor_step(upstream: Data | None, local: Local, downstream: Data | None) -> bool:
+    """Whether an edge's ``upstream x local = downstream`` is about arrays, not numbers."""
+    return isinstance(local, (np.ndarray, LinearMap)) or any(
+        isinstance(x, np.ndarray) for x in (upstream, downstream)
+    )
 
 
 _LABEL_ESCAPES = {
@@ -103,27 +179,42 @@ class _Styler:
     def __init__(self, options: DrawOptions) -> None:
         self.options = options
 
-    def number(self, x: float) -> str:
+    def number(self, x: Data, one_line: bool = False) -> str:
+        """A number, or an array (see :func:`format_value`)."""
+        if isinstance(x, np.ndarray):
+            return format_value(x, self.options.precision, self.options.max_inline, one_line)
         return format_number(x, self.options.precision)
 
-    def forward(self, x: float | None) -> str:
+    def forward(self, x: Data | None) -> str:
         if x is None:
             return _font(UNKNOWN, UNKNOWN_COLOR)
         return _font(escape(self.number(x)), FORWARD_COLOR)
 
-    def gradient(self, x: float | None) -> str:
+    def gradient(self, x: Data | None) -> str:
         if x is None:
             return _font(UNKNOWN, UNKNOWN_COLOR)
         return _font(escape(self.number(x)), GRADIENT_COLOR)
 
+    def chain_text(self, upstream: Data, local: Local, downstream: Data) -> str:
+        """``1.00 × -4.00 = -4.00``; for arrays three lines: the upstream gradient, what the
+        local gradient does with it, and the downstream gradient it gives."""
+        if not is_tensor_step(upstream, local, downstream):
+            assert not isinstance(local, (np.ndarray, LinearMap))
+            return f"{self.number(upstream)} × {self.number(local)} = {self.number(downstream)}"
+        options = self.options
+        return (
+            f"upstream {self.number(upstream)}\n"
+            f"{format_local(local, options.precision, options.max_inline)}\n"
+            f"= {self.number(downstream)}"
+        )
+
     def edge_label(self, edge: TraceEdge, chain: bool) -> str:
         lines = [self.forward(edge.data)]
-        if self.options.grads:
+        if self.options.grads and not edge.needs_grad:
+            lines.append(_font(NOT_NEEDED, UNKNOWN_COLOR))
+        elif self.options.grads:
             if chain and edge.upstream is not None and edge.downstream is not None:
-                text = (
-                    f"{self.number(edge.upstream)} × {self.number(edge.local)} "
-                    f"= {self.number(edge.downstream)}"
-                )
+                text = self.chain_text(edge.upstream, edge.local, edge.downstream)
                 lines.append(_font(escape(text), GRADIENT_COLOR))
             else:
                 lines.append(self.gradient(edge.downstream))
@@ -144,10 +235,18 @@ class _Styler:
         ``-3.00 + ?`` is a gradient half accumulated. Uses outside a partial drawing
         (``hidden``) show as ``…``.
         """
-        if not self.options.grads or len(edges) + hidden < 2:
+        if not self.options.grads or len(edges) + hidden < 2 or not node.needs_grad:
             return None
         if all(edge.downstream is None for edge in edges):
             return _font(f"Σ {UNKNOWN}", UNKNOWN_COLOR, 10)
+        if node.shape is not None:  # arrays: one term per line, each array on one line
+            texts = [
+                UNKNOWN if edge.downstream is None else self.number(edge.downstream, True)
+                for edge in edges
+            ] + ["…"] * hidden
+            total = UNKNOWN if node.grad is None else self.number(node.grad, True)
+            lines = [texts[0], *(f"+ {text}" for text in texts[1:]), f"= {total}"]
+            return _font(escape("\n".join(lines)), GRADIENT_COLOR, 10)
         terms = " + ".join(
             [UNKNOWN if edge.downstream is None else self.number(edge.downstream) for edge in edges]
             + ["…"] * hidden
@@ -178,19 +277,32 @@ def _add_trace(
             attrs.update(style="filled", fillcolor=HIGHLIGHT_FILL, penwidth="2")
         fan_in = styler.fan_in_sum(node, outgoing[node.id], trace.cut_outputs.get(node.id, 0))
         if node.is_leaf:
-            text = escape(
-                _short_label(node, trace.groups.get(node.id, "")) or styler.number(node.value.data)
-            )
+            if node.shape:  # a Tensor (not 0-d): its name and shape, `W (2, 2)`
+                text = escape(_tensor_title(node, trace.groups.get(node.id, ""), styler))
+            else:
+                text = escape(
+                    _short_label(node, trace.groups.get(node.id, ""))
+                    or styler.number(node.value.data)
+                )
             attrs.update(label=_html(text, fan_in) if fan_in else _html(text), shape="plaintext")
         else:
             attrs["tooltip"] = graphviz.escape(f"{node.op}: {node.formula}")
             if fan_in is not None:
                 attrs["xlabel"] = _html(fan_in)
-            elif node.label and node is not trace.root:
+            elif node.label and node is not trace.root and node.shape is None:
                 # a named intermediate value (q, ...) gets its name beside its gate; the root's
                 # name is already at the end of the output edge
                 attrs["xlabel"] = _html(_font(escape(node.label), "#000000", 11))
-            attrs.update(label=_html(escape(node.symbol)), shape="circle")
+            title = ""
+            if node.shape is not None:
+                # a Tensor gate: its output's name and shape inside the circle, under the op
+                # (inside, because dot lays nodes out around their labels, not around xlabels)
+                group = "" if node is trace.root else trace.groups.get(node.id, "")
+                title = _tensor_title(node, group, styler, named=node is not trace.root)
+            lines = [escape(node.symbol)]
+            if title:
+                lines.append(_font(escape(title), "#000000", 11))
+            attrs.update(label=_html(*lines), shape="circle")
         statements.setdefault(trace.groups.get(node.id, ""), []).append((name, attrs))
     _add_grouped_nodes(graph, statements, prefix)
 
@@ -218,12 +330,28 @@ def _add_trace(
         return
     out = prefix + "out"
     out_text = root.label if root.label and not root.is_leaf else ""
+    if root.shape is not None and not root.is_leaf:
+        out_text = _tensor_title(root, "", styler)
     out_attrs = layout.node_attrs(out) if layout else {}
     graph.node(
         out, label=_html(escape(out_text)) if out_text else '""', shape="plaintext", **out_attrs
     )
     attrs = layout.edge_attrs(prefix + root.id, out, seen) if layout else {}
     graph.edge(prefix + root.id, out, label=styler.output_label(root), **attrs)
+
+
+def _tensor_title(node: TraceNode, group: str, styler: _Styler, named: bool = True) -> str:
+    """A Tensor node's name and shape: ``W (2, 2)``; a 0-d tensor (a number) has no shape to
+    show. An unnamed leaf (a constant) is named by its value when that is small enough."""
+    name = _short_label(node, group) if named else ""
+    if not name and node.is_leaf:
+        data = node.value.data  # even in a frame before it is computed: a label never changes
+        if isinstance(data, np.ndarray) and is_small(data, styler.options.max_inline):
+            name = styler.number(data)
+    if not node.shape:
+        return name
+    shape = format_shape(node.shape, node.dtype)
+    return f"{name} {shape}" if name else shape
 
 
 def _short_label(node: TraceNode, group: str) -> str:

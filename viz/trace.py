@@ -8,14 +8,32 @@ a trace is read from the engine's nodes. On each edge from an input ``p`` into a
     downstream = upstream * local           (this edge's share of d root / d p)
 
 and a value used by several gates has ``p.grad`` = the sum of its edges' downstream gradients.
+
+The nodes are :class:`~autograd.Value` s or :class:`~autograd.Tensor` s: both have the same
+fields. For a Tensor the values and gradients are numpy arrays, the local gradient is a number,
+an array (multiplied elementwise) or a :class:`~autograd.jacobians.LinearMap`, and
+``upstream * local`` is the engine's own vector-Jacobian product.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
+from typing import Any, TypeAlias
 
-from autograd import Value, topological_order
+import numpy as np
+from numpy.typing import NDArray
+
+from autograd import Tensor, Value, topological_order
+from autograd.jacobians import LinearMap
+
+#: A graph node: a scalar Value or an array Tensor.
+Node: TypeAlias = Value | Tensor
+#: A forward value or gradient: a number (Value) or an array (Tensor).
+Data: TypeAlias = float | NDArray[Any]
+#: A local gradient: a number (Value, or a Tensor op's constant), an array of elementwise
+#: derivatives, or a structured Jacobian (Tensor).
+Local: TypeAlias = float | NDArray[Any] | LinearMap
 
 
 @dataclass(frozen=True)
@@ -24,17 +42,23 @@ class TraceNode:
 
     ``grad`` is ``None`` while the gradient is not yet known (before ``backward``, or in a
     frame before the backward pass has reached the node): never shown as 0. Likewise ``data``
-    is ``None`` in a forward-pass frame before the node has been computed.
+    is ``None`` in a forward-pass frame before the node has been computed. ``shape`` and
+    ``dtype`` are those of a Tensor's array, ``None`` and ``""`` for a Value. ``needs_grad`` is
+    ``False`` for a Tensor made with ``requires_grad=False`` (data, a constant): the engine
+    computes no gradient for it, so it never has one.
     """
 
     id: str
-    value: Value
+    value: Node
     label: str
-    data: float | None
-    grad: float | None
+    data: Data | None
+    grad: Data | None
     op: str
     symbol: str
     formula: str
+    shape: tuple[int, ...] | None = None
+    dtype: str = ""
+    needs_grad: bool = True
 
     @property
     def is_leaf(self) -> bool:
@@ -43,15 +67,20 @@ class TraceNode:
 
 @dataclass(frozen=True)
 class TraceEdge:
-    """An input ``source`` feeding argument ``index`` of the gate ``target``."""
+    """An input ``source`` feeding argument ``index`` of the gate ``target``.
+
+    ``needs_grad`` is the source's: an input that needs no gradient is sent none
+    (``downstream`` stays ``None``).
+    """
 
     source: str
     target: str
     index: int
-    data: float | None
-    local: float
-    upstream: float | None
-    downstream: float | None
+    data: Data | None
+    local: Local
+    upstream: Data | None
+    downstream: Data | None
+    needs_grad: bool = True
 
 
 @dataclass(frozen=True)
@@ -82,16 +111,19 @@ class Trace:
         return [edge for edge in self.edges if edge.source == node_id]
 
 
-def gradients_computed(root: Value) -> bool:
+def gradients_computed(root: Node) -> bool:
     """Whether ``root.backward()`` has filled the gradients below ``root``.
 
     ``backward`` seeds the root with 1.0 and ``zero_grad`` resets it to 0.0, so a root whose
-    gradient is still 0.0 has not been backpropagated (or was reset since).
+    gradient is still 0.0 has not been backpropagated (or was reset since). A Tensor an op made
+    holds no gradient at all (``None``) until a backward pass reaches it.
     """
+    if isinstance(root, Tensor):
+        return isinstance(root.grad, np.ndarray) and bool(root.grad.any())
     return root.grad != 0.0
 
 
-def trace(root: Value, known: Collection[Value] | None = None) -> Trace:
+def trace(root: Node, known: Collection[Node] | None = None) -> Trace:
     """Record the graph below ``root`` for drawing.
 
     Args:
@@ -110,7 +142,7 @@ def trace(root: Value, known: Collection[Value] | None = None) -> Trace:
     edges = []
     for node in order:
         gate = node.gate
-        grad_known = id(node) in known_ids
+        grad_known = id(node) in known_ids and _needs_grad(node)
         nodes.append(
             TraceNode(
                 id=ids[id(node)],
@@ -121,10 +153,14 @@ def trace(root: Value, known: Collection[Value] | None = None) -> Trace:
                 op=node.op,
                 symbol=gate.symbol if gate is not None else "",
                 formula=gate.formula if gate is not None else "",
+                shape=node.data.shape if isinstance(node, Tensor) else None,
+                dtype=str(node.data.dtype) if isinstance(node, Tensor) else "",
+                needs_grad=_needs_grad(node),
             )
         )
         for index, (parent, local) in enumerate(zip(node.parents, node.local_grads, strict=True)):
             upstream = node.grad if grad_known else None
+            needs_grad = _needs_grad(parent)
             edges.append(
                 TraceEdge(
                     source=ids[id(parent)],
@@ -133,8 +169,14 @@ def trace(root: Value, known: Collection[Value] | None = None) -> Trace:
                     data=parent.data,
                     local=local,
                     upstream=upstream,
-                    downstream=None if upstream is None else upstream * local,
+                    downstream=None if upstream is None or not needs_grad else upstream * local,
+                    needs_grad=needs_grad,
                 )
             )
     root_node = next(node for node in nodes if node.value is root)
     return Trace(nodes=tuple(nodes), edges=tuple(edges), root=root_node)
+
+
+def _needs_grad(node: Node) -> bool:
+    """False for a Tensor made with ``requires_grad=False``: it gets no gradient."""
+    return bool(getattr(node, "requires_grad", True))
