@@ -199,7 +199,7 @@ def find_wrong_gate(
 
 def gradcheck(
     f: Function,
-    inputs: Sequence[Value | float],
+    inputs: Sequence[Any],
     eps: float = 1e-6,
     atol: float = 1e-5,
     rtol: float = 1e-3,

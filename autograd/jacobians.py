@@ -139,15 +139,22 @@ class SumTo(LinearMap):
     its gradient).
     """
 
-    __slots__ = ("local", "shape")
+    __slots__ = ("dtype", "local", "shape")
 
-    def __init__(self, shape: tuple[int, ...], local: float | Array | None = None) -> None:
+    def __init__(
+        self,
+        shape: tuple[int, ...],
+        local: float | Array | None = None,
+        dtype: np.dtype[Any] | None = None,
+    ) -> None:
         self.shape = shape
         self.local = local  # None means 1
+        self.dtype = dtype  # set when the input's dtype differs from the output's
 
     def apply(self, upstream: Array) -> Array:
         grad = upstream if self.local is None else upstream * self.local
-        return sum_to(grad, self.shape)
+        grad = sum_to(grad, self.shape)
+        return grad if self.dtype is None else grad.astype(self.dtype)
 
     @property
     def formula(self) -> str:

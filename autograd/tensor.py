@@ -404,7 +404,8 @@ class Tensor:
         if self.grad is None:  # an op's output used as the root: it starts from nothing
             self.grad = np.zeros_like(self.data)
         try:
-            backprop(self, seed, _ZERO, all_finite, on_step, finite_upstream=_unchecked)
+            with np.errstate(all="ignore"):  # an overflow is reported once, by the leaf check
+                backprop(self, seed, _ZERO, all_finite, on_step, finite_upstream=_unchecked)
         except NonFiniteError as error:
             raise NonFiniteError(f"{error} {_first_non_finite(self)}") from None
 
@@ -449,7 +450,7 @@ def _stable_sigmoid(x: Array) -> Array:
 
 def _maximum_local(a: Array, b: Array, out: Array) -> tuple[Array, Array]:
     """The router, elementwise: 1 to the larger input, 0 to the other, 1/2 each at a tie."""
-    to_a = (a > b) + 0.5 * (a == b)
+    to_a = ((a > b) + 0.5 * (a == b)).astype(out.dtype, copy=False)
     return to_a, 1.0 - to_a
 
 
@@ -511,7 +512,7 @@ def _axis(axis: int, ndim: int) -> int:
 
 def _max_weights(a: Array, out: Array, axis: tuple[int, ...] | None, keepdims: bool) -> Array:
     is_max = a == J._restore_axes(out, axis, keepdims)
-    return is_max / is_max.sum(axis=axis, keepdims=True)
+    return (is_max / is_max.sum(axis=axis, keepdims=True)).astype(a.dtype, copy=False)
 
 
 @lru_cache(maxsize=256)
@@ -587,6 +588,7 @@ def _transpose(axes: tuple[int, ...]) -> Op:
 
 
 def _index(key: Any) -> Op:
+    key = _frozen(key)  # a copy: the gradient must go where the forward took from
     text = repr(key)
     return Op(
         "index",
@@ -597,6 +599,15 @@ def _index(key: Any) -> Op:
         formula="picked elements get their upstream, the rest 0",
         always_finite=True,
     )
+
+
+def _frozen(key: Any) -> Any:
+    """An index with its arrays and lists copied, so later changes to them change nothing."""
+    if isinstance(key, tuple):
+        return tuple(_frozen(k) for k in key)
+    if isinstance(key, (np.ndarray, list)):
+        return np.array(key)
+    return key
 
 
 @lru_cache(maxsize=64)
@@ -774,10 +785,12 @@ def apply_tensor(op: Op, *inputs: TensorOperand) -> Tensor:
         raise TypeError(f"{op.name}: at least one input must be a Tensor")
     tensors = [x if x.__class__ is Tensor else _as_tensor(x, like) for x in inputs]
     xs = [t.data for t in tensors]
+    record = _graph._grad_enabled and any(t.requires_grad for t in tensors)
+    everywhere = op.domain == _ops.ALL_REALS
     try:
-        if op.domain == _ops.ALL_REALS:
+        if everywhere:
             out: Array = np.asarray(op.forward(*xs))
-        else:  # outside its domain numpy would warn, then the check below raises: just raise
+        else:  # outside its domain numpy would warn, then the checks below raise: just raise
             with np.errstate(all="ignore"):
                 out = np.asarray(op.forward(*xs))
     except ValueError as error:  # numpy's shape errors: say which op and which shapes
@@ -789,27 +802,33 @@ def apply_tensor(op: Op, *inputs: TensorOperand) -> Tensor:
     node.data = out
     node.label = ""
     node._pending = 0
-    needs = [t.requires_grad for t in tensors]
-    if not _graph._grad_enabled or not any(needs):  # a plain leaf: nothing recorded
-        node.requires_grad = _graph._grad_enabled and any(needs)
-        node.grad = np.zeros_like(out) if node.requires_grad else NOT_NEEDED
+    if not record:  # no_grad, or only inputs that need no gradient: a plain leaf
+        node.requires_grad = False
+        node.grad = NOT_NEEDED
         node.gate = node._in0 = node._in1 = node._d0 = node._d1 = None
         return node
-    locals_ = op.local(*xs, out)
+    if everywhere:
+        locals_ = op.local(*xs, out)
+    else:
+        with np.errstate(all="ignore"):
+            locals_ = op.local(*xs, out)
     node.requires_grad = True
     node.grad = None
     node.gate = op
     node._in0 = tensors[0]
-    node._d0 = _fit_local(locals_[0], xs[0], out, op, xs) if needs[0] else J.NO_GRADIENT
+    node._d0 = _fit_local(locals_[0], xs[0], out, op, xs) if tensors[0].requires_grad else NO_GRAD
     if op.arity == 2:
         node._in1 = tensors[1]
-        node._d1 = _fit_local(locals_[1], xs[1], out, op, xs) if needs[1] else J.NO_GRADIENT
+        node._d1 = (
+            _fit_local(locals_[1], xs[1], out, op, xs) if tensors[1].requires_grad else NO_GRAD
+        )
     else:
         node._in1 = node._d1 = None
     return node
 
 
 _new_node = object.__new__
+NO_GRAD = J.NO_GRADIENT
 
 
 def _fit_local(local: Any, x: Array, out: Array, op: Op, xs: list[Array]) -> Any:
@@ -828,6 +847,8 @@ def _fit_local(local: Any, x: Array, out: Array, op: Op, xs: list[Array]) -> Any
             raise _non_finite(op, xs, local, "its local derivative")
     elif not math.isfinite(local):
         raise _non_finite(op, xs, np.asarray(local), "its local derivative")
+    if x.dtype != out.dtype:  # float32 met float64: the gradient keeps the input's dtype
+        return J.SumTo(x.shape, local, x.dtype)
     if x.shape == out.shape:
         return J.IDENTITY if local.__class__ is float and local == 1.0 else local
     return J.SumTo(x.shape, None if local.__class__ is float and local == 1.0 else local)
@@ -858,17 +879,17 @@ def _float_array(data: Any, dtype: Any, who: str) -> Array:
         if wanted not in _FLOAT_DTYPES:
             raise TypeError(f"{who}: dtype must be float64 or float32, got {wanted}")
     try:
-        array = np.array(data, dtype=dtype, copy=True)
+        array = np.array(data, copy=True)
     except (ValueError, TypeError) as error:
         raise TypeError(
             f"{who} takes numbers, nested lists of numbers or a numpy array; got "
             f"{type(data).__name__}: {error}"
         ) from None
-    if dtype is None and array.dtype not in _FLOAT_DTYPES:
-        if array.dtype.kind not in "biuf":
-            raise TypeError(f"{who} takes real numbers, got an array of dtype {array.dtype}")
-        array = array.astype(np.float64)
-    return array
+    if array.dtype.kind not in "biuf":  # strings, complex numbers, objects (None, ragged)
+        raise TypeError(f"{who} takes real numbers, got an array of dtype {array.dtype}")
+    if dtype is not None:
+        return array.astype(dtype, copy=False)
+    return array if array.dtype in _FLOAT_DTYPES else array.astype(np.float64)
 
 
 def _as_tensor(x: Any, like: Tensor | None) -> Tensor:
