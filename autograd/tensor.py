@@ -289,10 +289,11 @@ class Tensor:
     # -- linear algebra and shapes ------------------------------------------------------------
 
     def __matmul__(self, other: TensorOperand) -> Tensor:
-        return apply_tensor(MATMUL, self, other)
+        """The matrix product; each side 1-D (a vector) or 2-D (a matrix)."""
+        return apply_tensor(MATMUL, self, _matmul_operand(other, self))
 
     def __rmatmul__(self, other: TensorOperand) -> Tensor:
-        return apply_tensor(MATMUL, other, self)
+        return apply_tensor(MATMUL, _matmul_operand(other, self), self)
 
     def sum(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
         """Sum over ``axis`` (all axes by default); each input gets the upstream of its sum."""
@@ -401,8 +402,6 @@ class Tensor:
                 "backward() on a tensor that does not require a gradient (made with "
                 "requires_grad=False, or only from such tensors): nothing to differentiate"
             )
-        if self.grad is None:  # an op's output used as the root: it starts from nothing
-            self.grad = np.zeros_like(self.data)
         try:
             with np.errstate(all="ignore"):  # an overflow is reported once, by the leaf check
                 backprop(self, seed, _ZERO, all_finite, on_step, finite_upstream=_unchecked)
@@ -475,8 +474,20 @@ MATMUL = Op(
     forward=np.matmul,
     local=lambda a, b, out: (J.MatmulRight(b), J.MatmulLeft(a)),
     formula="d(a@b): downstream_a = upstream @ bᵀ, downstream_b = aᵀ @ upstream",
-    domain="1-D or 2-D tensors whose inner dimensions agree",
+    # values: any real numbers; shapes: 1-D or 2-D with agreeing inner dimensions (checked)
 )
+
+
+def _matmul_operand(other: TensorOperand, this: Tensor) -> Tensor:
+    """``other`` as a Tensor, with both sides of ``@`` checked to be 1-D or 2-D."""
+    t = _as_tensor(other, this)
+    for side in (this, t):
+        if side.ndim not in (1, 2):
+            raise ValueError(
+                f"matmul takes 1-D or 2-D tensors, got shape {side.shape}; for a batch of "
+                "matrices, loop over it or reshape to 2-D"
+            )
+    return t
 
 
 @lru_cache(maxsize=64)
@@ -780,13 +791,24 @@ def apply_tensor(op: Op, *inputs: TensorOperand) -> Tensor:
     """
     if len(inputs) != op.arity:
         raise TypeError(f"{op.name} takes {op.arity} input(s), got {len(inputs)}")
-    like = next((x for x in inputs if isinstance(x, Tensor)), None)
-    if like is None:
-        raise TypeError(f"{op.name}: at least one input must be a Tensor")
-    tensors = [x if x.__class__ is Tensor else _as_tensor(x, like) for x in inputs]
+    a = inputs[0]
+    if op.arity == 1:
+        if a.__class__ is not Tensor:
+            raise TypeError(f"{op.name} takes a Tensor, got {type(a).__name__}")
+        tensors: tuple[Tensor, ...] = (a,)
+    else:
+        b = inputs[1]
+        if a.__class__ is not Tensor or b.__class__ is not Tensor:
+            like = a if isinstance(a, Tensor) else b
+            if not isinstance(like, Tensor):
+                raise TypeError(f"{op.name}: at least one input must be a Tensor")
+            a, b = _as_tensor(a, like), _as_tensor(b, like)
+        tensors = (a, b)
     xs = [t.data for t in tensors]
-    record = _graph._grad_enabled and any(t.requires_grad for t in tensors)
-    everywhere = op.domain == _ops.ALL_REALS
+    record = _graph._grad_enabled and (
+        tensors[0].requires_grad or (op.arity == 2 and tensors[1].requires_grad)
+    )
+    everywhere = op.domain is _ops.ALL_REALS or op.domain == _ops.ALL_REALS
     try:
         if everywhere:
             out: Array = np.asarray(op.forward(*xs))
@@ -815,13 +837,13 @@ def apply_tensor(op: Op, *inputs: TensorOperand) -> Tensor:
     node.requires_grad = True
     node.grad = None
     node.gate = op
-    node._in0 = tensors[0]
-    node._d0 = _fit_local(locals_[0], xs[0], out, op, xs) if tensors[0].requires_grad else NO_GRAD
+    first = tensors[0]
+    node._in0 = first
+    node._d0 = _fit_local(locals_[0], xs[0], out, op, xs) if first.requires_grad else NO_GRAD
     if op.arity == 2:
-        node._in1 = tensors[1]
-        node._d1 = (
-            _fit_local(locals_[1], xs[1], out, op, xs) if tensors[1].requires_grad else NO_GRAD
-        )
+        second = tensors[1]
+        node._in1 = second
+        node._d1 = _fit_local(locals_[1], xs[1], out, op, xs) if second.requires_grad else NO_GRAD
     else:
         node._in1 = node._d1 = None
     return node
