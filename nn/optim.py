@@ -83,10 +83,11 @@ class Optimizer:
         t: the number of steps taken so far.
     """
 
-    #: Elements per piece of the rule. A piece's temporaries (32768 float64 numbers are
-    #: 256 KiB each) stay in the CPU cache and are recycled from one piece to the next, so a
-    #: large model's step needs no more memory than a small one's.
-    CHUNK = 32768
+    #: Elements per piece of the rule. A piece's temporaries (8192 float64 numbers are
+    #: 64 KiB each) stay in the CPU cache and, being small, are recycled by the memory
+    #: allocator instead of fresh pages from the OS; a large model's step needs no more
+    #: memory than a small one's.
+    CHUNK = 8192
 
     def __init__(self, params: Iterable[Parameter], lr: float) -> None:
         self.params: list[Parameter] = _check_params(params, type(self).__name__)
@@ -136,8 +137,7 @@ class Optimizer:
         # A model that fits in one piece keeps the rule's fresh arrays as its new state; a
         # larger one collects the pieces in scratch vectors kept from step to step (the old
         # state becomes the next step's scratch), so a step allocates no whole-model arrays.
-        single = layout.size <= self.CHUNK
-        if not single and self._scratch is None:
+        if self._scratch is None:  # kept from step to step: a step allocates no model-sized array
             self._scratch = {name: layout.empty() for name in ("theta", *names)}
         scratch = self._scratch
         # no graph is built (parameters are leaves: only their .data changes), and an overflow
@@ -146,7 +146,8 @@ class Optimizer:
             for start in range(0, layout.size, self.CHUNK):
                 piece = slice(start, start + self.CHUNK)
                 state = {name: getattr(self, name)[piece] for name in names}
-                theta_next, state_next = self._update(theta[piece], g[piece], t, state)
+                out = {name: scratch[name][piece] for name in scratch}
+                theta_next, state_next = self._update(theta[piece], g[piece], t, state, out)
                 for name, new in (("theta", theta_next), *state_next.items()):
                     if not _finite(new):
                         i = layout.first_non_finite(_widen(new, layout.size, piece))
@@ -155,18 +156,14 @@ class Optimizer:
                             f"state {name}) to a value that is not finite ({_bad(new)}); nothing "
                             f"was updated. Is lr={self.lr:g} too large, or has the loss diverged?"
                         )
-                    if scratch is not None:
-                        scratch[name][piece] = new
-        # everything is computed and finite: now write it
-        if scratch is None:
-            layout.scatter_data(theta_next)
-            for name in names:
-                setattr(self, name, np.asarray(state_next[name]))
-        else:
-            layout.scatter_data(scratch["theta"])
-            for name in names:
-                scratch[name], old = getattr(self, name), scratch[name]
-                setattr(self, name, old)
+                    if new is not out[name]:  # a rule may also return arrays of its own
+                        out[name][...] = new
+        # everything is computed and finite: now write it; the old state vectors become the
+        # next step's scratch space
+        layout.scatter_data(scratch["theta"])
+        for name in names:
+            scratch[name], old = getattr(self, name), scratch[name]
+            setattr(self, name, old)
         self.t = t
 
     def _state_names(self) -> list[str]:
@@ -180,12 +177,19 @@ class Optimizer:
         ]
 
     def _update(
-        self, theta: Numeric, g: Numeric, t: int, state: dict[str, Numeric]
+        self,
+        theta: Numeric,
+        g: Numeric,
+        t: int,
+        state: dict[str, Numeric],
+        out: dict[str, Numeric],
     ) -> tuple[Numeric, dict[str, Numeric]]:
         """The rule: ``(theta^{t+1}, new state)`` from theta^t, g^t and the state.
 
         ``t`` counts from 1 (the step being taken). The arguments are numpy vectors (pieces of
-        the whole model, elementwise); the rule must not modify them.
+        the whole model, elementwise); the rule must not modify them. ``out`` holds a scratch
+        vector of the same length for ``"theta"`` and each state name: a rule may compute its
+        results there (``np.multiply(..., out=out["m"])``) and return them, saving the copy.
         """
         raise NotImplementedError
 
@@ -203,7 +207,12 @@ class SGD(Optimizer):
         super().__init__(params, lr)
 
     def _update(
-        self, theta: Numeric, g: Numeric, t: int, state: dict[str, Numeric]
+        self,
+        theta: Numeric,
+        g: Numeric,
+        t: int,
+        state: dict[str, Numeric],
+        out: dict[str, Numeric],
     ) -> tuple[Numeric, dict[str, Numeric]]:
         return theta - self.lr * g, {}
 
@@ -226,7 +235,12 @@ class Momentum(Optimizer):
         self.v = self._zeros()
 
     def _update(
-        self, theta: Numeric, g: Numeric, t: int, state: dict[str, Numeric]
+        self,
+        theta: Numeric,
+        g: Numeric,
+        t: int,
+        state: dict[str, Numeric],
+        out: dict[str, Numeric],
     ) -> tuple[Numeric, dict[str, Numeric]]:
         v = self.rho * state["v"] + self.lr * g
         return theta - v, {"v": v}
@@ -257,7 +271,12 @@ class Nesterov(Momentum):
     """
 
     def _update(
-        self, theta: Numeric, g: Numeric, t: int, state: dict[str, Numeric]
+        self,
+        theta: Numeric,
+        g: Numeric,
+        t: int,
+        state: dict[str, Numeric],
+        out: dict[str, Numeric],
     ) -> tuple[Numeric, dict[str, Numeric]]:
         v = self.rho * state["v"] + self.lr * g
         return theta - (self.rho * v + self.lr * g), {"v": v}
@@ -283,7 +302,12 @@ class AdaGrad(Optimizer):
         self.u = self._zeros()
 
     def _update(
-        self, theta: Numeric, g: Numeric, t: int, state: dict[str, Numeric]
+        self,
+        theta: Numeric,
+        g: Numeric,
+        t: int,
+        state: dict[str, Numeric],
+        out: dict[str, Numeric],
     ) -> tuple[Numeric, dict[str, Numeric]]:
         u = state["u"] + g * g
         return theta - self.lr * g / (u**0.5 + self.eps), {"u": u}
@@ -313,7 +337,12 @@ class RMSProp(Optimizer):
         self.u = self._zeros()
 
     def _update(
-        self, theta: Numeric, g: Numeric, t: int, state: dict[str, Numeric]
+        self,
+        theta: Numeric,
+        g: Numeric,
+        t: int,
+        state: dict[str, Numeric],
+        out: dict[str, Numeric],
     ) -> tuple[Numeric, dict[str, Numeric]]:
         u = self.rho * state["u"] + (1.0 - self.rho) * g * g
         return theta - self.lr * g / (u**0.5 + self.eps), {"u": u}
@@ -353,17 +382,31 @@ class Adam(Optimizer):
         self.u = self._zeros()
 
     def _update(
-        self, theta: Numeric, g: Numeric, t: int, state: dict[str, Numeric]
+        self,
+        theta: Numeric,
+        g: Numeric,
+        t: int,
+        state: dict[str, Numeric],
+        out: dict[str, Numeric],
     ) -> tuple[Numeric, dict[str, Numeric]]:
-        m = self.beta1 * state["m"] + (1.0 - self.beta1) * g
-        u = self.beta2 * state["u"] + (1.0 - self.beta2) * (g * g)
-        # alpha m_hat / (sqrt(u_hat) + eps) with the corrections c1 = 1 - beta1^t and
-        # c2 = 1 - beta2^t moved onto numbers (m_hat = m / c1, sqrt(u_hat) = sqrt(u) / sqrt(c2)),
-        # the same value in five passes over the arrays instead of eight
-        c1 = 1.0 - self.beta1**t
-        root_c2 = math.sqrt(1.0 - self.beta2**t)
-        step = (self.lr * root_c2 / c1) * m / (u**0.5 + self.eps * root_c2)
-        return theta - step, {"m": m, "u": u}
+        # The docstring's formulas, computed in the scratch vectors `out` (Adam runs on every
+        # step of every model here, so it spends no pass and no array it does not need).
+        b1, b2 = self.beta1, self.beta2
+        m = np.multiply(state["m"], b1, out=out["m"])  # m = b1 m + (1 - b1) g
+        m += (1.0 - b1) * g
+        u = np.multiply(g, g, out=out["u"])  # u = b2 u + (1 - b2) g * g
+        u *= 1.0 - b2
+        u += b2 * state["u"]
+        # theta - alpha m_hat / (sqrt(u_hat) + eps), with the bias corrections c1 = 1 - b1^t and
+        # c2 = 1 - b2^t moved onto numbers: m_hat = m / c1, sqrt(u_hat) = sqrt(u) / sqrt(c2)
+        c1 = 1.0 - b1**t
+        root_c2 = math.sqrt(1.0 - b2**t)
+        theta_next = np.sqrt(u, out=out["theta"])
+        theta_next += self.eps * root_c2
+        np.divide(m, theta_next, out=theta_next)
+        theta_next *= -self.lr * root_c2 / c1
+        theta_next += theta
+        return theta_next, {"m": m, "u": u}
 
 
 class InverseTimeDecay:
