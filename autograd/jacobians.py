@@ -200,6 +200,40 @@ class MatmulLeft(LinearMap):
         return "a ⊗ upstream (outer product)" if self.a.ndim == 1 else "aᵀ @ upstream"
 
 
+class MatmulTRight(LinearMap):
+    """The first input ``a`` of ``a @ bᵀ``: ``downstream = upstream @ b``."""
+
+    __slots__ = ("b",)
+
+    def __init__(self, b: Array) -> None:
+        self.b = b
+
+    def apply(self, upstream: Array) -> Array:
+        return upstream @ self.b
+
+    @property
+    def formula(self) -> str:
+        return "upstream @ b"
+
+
+class MatmulTLeft(LinearMap):
+    """The second input ``b`` of ``a @ bᵀ``: ``downstream = upstreamᵀ @ a``, b's own layout."""
+
+    __slots__ = ("a",)
+
+    def __init__(self, a: Array) -> None:
+        self.a = a
+
+    def apply(self, upstream: Array) -> Array:
+        if self.a.ndim == 1:  # out[j] = a . b[j, :]
+            return np.multiply.outer(upstream, self.a)
+        return upstream.T @ self.a
+
+    @property
+    def formula(self) -> str:
+        return "a ⊗ upstream (outer product)" if self.a.ndim == 1 else "upstreamᵀ @ a"
+
+
 class Transpose(LinearMap):
     """An axes permutation: downstream is upstream permuted back."""
 

@@ -295,6 +295,15 @@ class Tensor:
     def __rmatmul__(self, other: TensorOperand) -> Tensor:
         return apply_tensor(MATMUL, _matmul_operand(other, self), self)
 
+    def matmul_t(self, other: TensorOperand) -> Tensor:
+        """``self @ other.T`` as one gate (what a layer computes with ``W`` of shape
+        (out, in)): the same numbers as the two gates, with ``other``'s gradient made in
+        ``other``'s layout, ``upstreamᵀ @ self``. ``other`` must be 2-D."""
+        b = _matmul_operand(other, self)
+        if b.ndim != 2:
+            raise ValueError(f"matmul_t needs a 2-D right operand, got shape {b.shape}")
+        return apply_tensor(MATMUL_T, self, b)
+
     def sum(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
         """Sum over ``axis`` (all axes by default); each input gets the upstream of its sum."""
         return apply_tensor(_reduction("sum", _axes(axis, self.ndim), keepdims), self)
@@ -475,6 +484,17 @@ MATMUL = Op(
     local=lambda a, b, out: (J.MatmulRight(b), J.MatmulLeft(a)),
     formula="d(a@b): downstream_a = upstream @ bᵀ, downstream_b = aᵀ @ upstream",
     # values: any real numbers; shapes: 1-D or 2-D with agreeing inner dimensions (checked)
+)
+# `x @ W.T` as one gate: a layer's product with its weights stored one row per neuron. Its
+# gradient for W comes out in W's own layout (upstreamᵀ @ x), where `x @ W.T` as two gates
+# (transpose, then @) would produce it transposed and copy it back element by element.
+MATMUL_T = Op(
+    "matmul_t",
+    "@ᵀ",
+    2,
+    forward=lambda a, b: a @ b.T,
+    local=lambda a, b, out: (J.MatmulTRight(b), J.MatmulTLeft(a)),
+    formula="d(a@bᵀ): downstream_a = upstream @ b, downstream_b = upstreamᵀ @ a",
 )
 
 
@@ -752,7 +772,21 @@ def _cross_entropy_op(logits: Tensor, targets: ArrayLike) -> Op:
 #: x ** n, ...) are made, and cached, on demand.
 TENSOR_OPS: dict[str, Op] = {
     op.name: op
-    for op in (ADD, SUB, NEG, MUL, TRUEDIV, EXP, LOG, SIGMOID, TANH, RELU, MAXIMUM, MATMUL)
+    for op in (
+        ADD,
+        SUB,
+        NEG,
+        MUL,
+        TRUEDIV,
+        EXP,
+        LOG,
+        SIGMOID,
+        TANH,
+        RELU,
+        MAXIMUM,
+        MATMUL,
+        MATMUL_T,
+    )
 }
 
 

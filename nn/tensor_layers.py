@@ -4,7 +4,7 @@ layer instead of one gate per weight.
 The lectures' step from scalars to vectors: a layer of ``nout`` neurons, each computing
 ``act(b_j + Σ_i W_ji x_i)``, is ``act(x Wᵀ + b)`` for a batch of row vectors ``x`` (N, nin),
 with ``W`` of shape (nout, nin), one row per neuron, and ``b`` of shape (nout,). The graph is
-three gates per layer (``ᵀ``, ``@``, ``+``) whatever the width, and the gradients are the same
+two gates per layer (``@ᵀ``: x @ Wᵀ, then ``+``) whatever the width, and the gradients are the same
 numbers the scalar graph computes: ``nn.Linear`` draws its weights from the same initialisers
 in the same order as ``nn.Layer`` (row j = neuron j), so a Tensor model and a Value model made
 with the same seed have the same weights.
@@ -89,7 +89,7 @@ class Linear(Module):
             raise ValueError(
                 f"{self.name} expects inputs of shape (N, {nin}) or ({nin},), got {x.shape}"
             )
-        return x @ self.W.T + self.b
+        return x.matmul_t(self.W) + self.b  # x @ W.T as one gate
 
     def named_parameters(self) -> Iterator[tuple[str, Tensor]]:
         yield self.W.label, self.W

@@ -217,7 +217,28 @@ def matmul_cases() -> list[GradCase]:
     return [
         (f"matmul-{sa}@{sb}", lambda a, b: a @ b, [normal("mma", *sa), normal("mmb", *sb)])
         for sa, sb in MATMUL_SHAPES
+    ] + [
+        (
+            f"matmul_t-{sa}@{sb}T",
+            lambda a, b: a.matmul_t(b),
+            [normal("mta", *sa), normal("mtb", *sb)],
+        )
+        for sa, sb in [((3,), (2, 3)), ((4, 3), (2, 3))]
     ]
+
+
+def test_matmul_t_is_the_two_gates_in_one() -> None:
+    rng = np.random.default_rng(5)
+    x, w = rng.standard_normal((4, 3)), rng.standard_normal((2, 3))
+    a1, b1 = Tensor(x), Tensor(w)
+    a2, b2 = Tensor(x), Tensor(w)
+    (a1.matmul_t(b1) ** 2).sum().backward()
+    ((a2 @ b2.T) ** 2).sum().backward()
+    np.testing.assert_allclose(a1.grad, a2.grad, rtol=1e-14)
+    np.testing.assert_allclose(b1.grad, b2.grad, rtol=1e-14)
+    assert b1.grad.flags.c_contiguous  # W's gradient is made in W's layout
+    with pytest.raises(ValueError, match="2-D right operand"):
+        a1.matmul_t(Tensor(np.ones(3)))
 
 
 AXES: list[int | tuple[int, ...] | None] = [None, 0, 1, 2, -1, (0, 2), (1, 2), (0, 1, 2)]
