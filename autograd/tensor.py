@@ -738,23 +738,26 @@ def _cross_entropy_op(logits: Tensor, targets: ArrayLike) -> Op:
             f"cross_entropy needs logits of shape (N, C) or (C,), got shape {logits.shape}"
         )
     batched = logits.ndim == 2
+    if batched and logits.shape[0] == 0:
+        raise ValueError("cross_entropy of an empty batch (0 rows of logits) is undefined")
     t = _class_targets(targets, logits.shape[0] if batched else None, logits.shape[-1])
-    rows = np.arange(logits.shape[0]) if batched else None
-    pick = (rows, t) if batched else t
+    n = logits.shape[0] if batched else 1
+    pick = (np.arange(n), t) if batched else t
     kept: list[Array] = []  # the forward's softmax, for local (one op object per call)
 
     def forward(x: Array) -> Array:
         shifted = x - x.max(axis=-1, keepdims=True)
         e = np.exp(shifted)
         total = e.sum(axis=-1, keepdims=True)
-        kept.append(e / total)
-        return np.log(total).sum() / max(len(t.reshape(-1)), 1) - shifted[pick].mean()
+        e /= total
+        kept.append(e)
+        return (np.log(total).sum() - shifted[pick].sum()) / n
 
     def local(x: Array, out: Array) -> tuple[Array]:
         grad = kept.pop()  # softmax(x), owned by this op: safe to change in place
         grad[pick] -= 1.0
         if batched:
-            grad /= len(x)
+            grad /= n
         return (grad,)
 
     return Op(

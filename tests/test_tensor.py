@@ -1481,3 +1481,8 @@ def test_a_float32_leaf_keeps_float32_gradients_next_to_float64() -> None:
     assert small.grad.dtype == np.float32
     assert small.grad.tolist() == [8.0, 10.0]
     assert wide.grad.dtype == np.float64
+
+
+def test_cross_entropy_of_an_empty_batch_is_an_error_not_nan() -> None:
+    with pytest.raises(ValueError, match="empty batch"):
+        Tensor(np.zeros((0, 3))).cross_entropy(np.zeros(0, dtype=int))
