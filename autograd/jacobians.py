@@ -55,14 +55,15 @@ class LinearMap:
 class Identity(LinearMap):
     """d out / d in = 1 elementwise and the shapes agree (the add gate): downstream = upstream.
 
-    Returning the upstream array itself, not a copy, is safe because the engine never
-    modifies a gradient array in place.
+    Returned as a view of the upstream array, not a copy: the engine never modifies a
+    gradient array in place, and a leaf that receives a view copies it (see
+    :class:`autograd.tensor.ZeroGrad`), so two leaves never share one gradient array.
     """
 
     __slots__ = ()
 
     def apply(self, upstream: Array) -> Array:
-        return upstream
+        return upstream.view()
 
     @property
     def formula(self) -> str:

@@ -88,6 +88,80 @@ class _Zero:
 _ZERO = _Zero()
 
 
+class ZeroGrad(np.ndarray):
+    """A leaf's gradient before any backward pass has reached it: zeros of the leaf's shape
+    that cost nothing to make.
+
+    It is a read-only numpy array whose every element is one shared 0 (all strides 0), so it
+    reads, prints and computes as ``np.zeros(shape)``. One thing is different: ``zeros + g``
+    returns ``g`` itself when ``g`` is a fresh array that nothing else holds (the product a
+    gate just computed), instead of adding zeros to it. So after ``zero_grad()``, a backward
+    pass hands each parameter its gradient without allocating or adding a second array of
+    its size (for a 512 x 512 weight matrix, 2 MB that are neither zeroed nor copied).
+    Anything else (a view, another array's slice) is copied: a leaf never shares its
+    gradient array with anything.
+    """
+
+    def __add__(self, other: Any) -> Any:
+        if (
+            type(other) is np.ndarray
+            and other.shape == self.shape
+            and other.dtype == self.dtype
+            and self._is_zero()
+        ):
+            fresh = other.base is None and other.flags.writeable and other.flags.c_contiguous
+            return other if fresh else other.copy()
+        return np.add(np.asarray(self), other)
+
+    __radd__ = __add__
+
+    def _is_zero(self) -> bool:
+        """True for an array this class made: read-only, every stride 0, the one value 0."""
+        return (
+            not self.flags.writeable
+            and not any(self.strides)
+            and (self.size == 0 or not self.reshape(-1)[0])
+        )
+
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        # every other computation sees a plain array and gives plain arrays
+        inputs = tuple(np.asarray(x) if isinstance(x, ZeroGrad) else x for x in inputs)
+        if "out" in kwargs:
+            kwargs["out"] = tuple(
+                np.asarray(x) if isinstance(x, ZeroGrad) else x for x in kwargs["out"]
+            )
+        return getattr(ufunc, method)(*inputs, **kwargs)
+
+    def __repr__(self) -> str:
+        return repr(np.asarray(self))
+
+
+_SHARED_ZEROS: dict[np.dtype[Any], Array] = {
+    np.dtype(np.float64): np.zeros(1),
+    np.dtype(np.float32): np.zeros(1, np.float32),
+}
+
+
+def zero_grad_of(data: Array) -> Array:
+    """The gradient a leaf holding ``data`` starts from: a :class:`ZeroGrad` of its shape.
+
+    Read-only and never changed, so one per shape and dtype serves every leaf.
+    """
+    key = (data.shape, data.dtype)
+    zeros = _ZERO_GRADS.get(key)
+    if zeros is None:
+        zero = _SHARED_ZEROS.get(data.dtype)
+        if zero is None:  # not a float dtype: an ordinary array
+            return np.zeros_like(data)
+        zeros = np.broadcast_to(zero.reshape(()), data.shape).view(ZeroGrad)
+        if len(_ZERO_GRADS) < 1024:
+            _ZERO_GRADS[key] = zeros
+    return zeros
+
+
+_ZERO_GRADS: dict[tuple[tuple[int, ...], np.dtype[Any]], Array] = {}
+
+
 class Tensor:
     """An array node of the computational graph.
 
@@ -150,7 +224,7 @@ class Tensor:
                 "have no useful gradient; check the computation that produced them"
             )
         self.requires_grad = bool(requires_grad)
-        self.grad = np.zeros_like(self.data) if requires_grad else NOT_NEEDED
+        self.grad = zero_grad_of(self.data) if requires_grad else NOT_NEEDED
         self.label = label
         self.gate = self._in0 = self._in1 = None
         self._d0 = self._d1 = None
@@ -421,7 +495,7 @@ class Tensor:
         """Set ``.grad`` to zeros on this tensor and every tensor it depends on."""
         for node in topological_order(self):
             if node.requires_grad:
-                node.grad = np.zeros_like(node.data)
+                node.grad = zero_grad_of(node.data)
 
 
 def _unchecked(grad: Any) -> bool:

@@ -12,6 +12,7 @@ import numpy as np
 
 from autograd import Tensor, Value
 from autograd.files import write_atomically
+from autograd.tensor import zero_grad_of
 
 #: What a module learns: a leaf Value (a number) or a leaf Tensor (an array).
 Parameter = Value | Tensor
@@ -40,7 +41,7 @@ class Module:
         """Set every parameter's gradient to 0 (``backward`` accumulates into them)."""
         for parameter in self.parameters():
             if isinstance(parameter, Tensor):
-                parameter.grad = np.zeros_like(parameter.data)
+                parameter.grad = zero_grad_of(parameter.data)
             else:
                 parameter.grad = 0.0
 

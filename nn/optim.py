@@ -37,7 +37,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from autograd import NonFiniteError, no_grad
-from autograd.tensor import all_finite
+from autograd.tensor import all_finite, zero_grad_of
 
 # A parameter's data or gradient: a Python float for a Value, a numpy array for a tensor.
 Numeric = Any
@@ -112,7 +112,7 @@ class Optimizer:
     def zero_grad(self) -> None:
         """Set every parameter's gradient to 0 (``backward`` accumulates into ``.grad``)."""
         for p in self.params:
-            p.grad = np.zeros_like(p.data) if isinstance(p.data, np.ndarray) else 0.0
+            p.grad = zero_grad_of(p.data) if isinstance(p.data, np.ndarray) else 0.0
 
     def step(self) -> None:
         """Take one step: every parameter from theta^t to theta^{t+1} using its ``.grad``.

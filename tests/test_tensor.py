@@ -1486,3 +1486,41 @@ def test_a_float32_leaf_keeps_float32_gradients_next_to_float64() -> None:
 def test_cross_entropy_of_an_empty_batch_is_an_error_not_nan() -> None:
     with pytest.raises(ValueError, match="empty batch"):
         Tensor(np.zeros((0, 3))).cross_entropy(np.zeros(0, dtype=int))
+
+
+# -- a leaf's gradient before backward: zeros that cost nothing ---------------------------------
+
+
+def test_a_fresh_leaf_gradient_reads_as_zeros_of_its_shape() -> None:
+    from autograd.tensor import ZeroGrad
+
+    w = Tensor(np.ones((3, 2)))
+    assert isinstance(w.grad, np.ndarray) and isinstance(w.grad, ZeroGrad)
+    assert w.grad.shape == (3, 2) and w.grad.dtype == np.float64
+    assert not w.grad.any()
+    doubled = w.grad * 2 + 1  # arithmetic gives plain arrays
+    assert type(doubled) is np.ndarray and doubled.tolist() == [[1.0, 1.0]] * 3
+    assert repr(w.grad).startswith("array(")
+    with pytest.raises(ValueError, match="read-only"):
+        w.grad += 1.0  # nothing may write into the shared zeros
+
+
+def test_two_leaves_added_get_separate_gradient_arrays() -> None:
+    a, b = Tensor([1.0, 2.0]), Tensor([3.0, 4.0])
+    (a + b).sum().backward()
+    assert a.grad.tolist() == b.grad.tolist() == [1.0, 1.0]
+    assert a.grad is not b.grad and not np.shares_memory(a.grad, b.grad)
+    a.grad *= 5.0  # writable, and changes nothing else
+    assert b.grad.tolist() == [1.0, 1.0]
+
+
+def test_gradients_accumulate_from_zero_grad_over_two_backward_passes() -> None:
+    w = Tensor([[1.0, 2.0], [3.0, 4.0]])
+    x = Tensor([1.0, -1.0], requires_grad=False)
+    for _ in range(2):
+        (w @ x).sum().backward()
+    assert w.grad.tolist() == [[2.0, -2.0], [2.0, -2.0]]
+    w.zero_grad()
+    assert not w.grad.any()
+    (w * w).sum().backward()  # a leaf used twice: 2 w
+    assert w.grad.tolist() == [[2.0, 4.0], [6.0, 8.0]]
