@@ -116,12 +116,9 @@ class ZeroGrad(np.ndarray):
     __radd__ = __add__
 
     def _is_zero(self) -> bool:
-        """True for an array this class made: read-only, every stride 0, the one value 0."""
-        return (
-            not self.flags.writeable
-            and not any(self.strides)
-            and (self.size == 0 or not self.reshape(-1)[0])
-        )
+        """True for an array :func:`zero_grad_of` made: read-only with every stride 0 (one
+        shared 0). A copy of it, or an array made like it (``np.zeros_like``), has strides."""
+        return not self.flags.writeable and not any(self.strides)
 
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
         # every other computation sees a plain array and gives plain arrays
