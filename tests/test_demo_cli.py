@@ -50,10 +50,10 @@ def check_figures(out: Path, stdout: str) -> None:
     assert "add distributes, max routes, mul swaps" in texts["gate_patterns.svg"]
     # the Tensor figure (REFERENCE section 6): shapes, arrays, and q used twice adds
     assert "W (2, 2)" in texts["vectorised_wx.svg"]
-    assert "[-0.11, 0.64]" in texts["vectorised_wx.svg"]  # grad_x
-    assert "= [0.44, 0.52]" in texts["vectorised_wx.svg"]  # 2q, the copy gate's sum
-    assert "0.12" in texts["vectorised_wx_forward.svg"]  # f = 0.116
-    assert "[-0.11, 0.64]" not in texts["vectorised_wx_forward.svg"]
+    assert "[-0.112, 0.636]" in texts["vectorised_wx.svg"]  # grad_x
+    assert "= [0.440, 0.520]" in texts["vectorised_wx.svg"]  # 2q, the copy gate's sum
+    assert "0.116" in texts["vectorised_wx_forward.svg"]  # f, 3 decimals as in REFERENCE 6
+    assert "[-0.112, 0.636]" not in texts["vectorised_wx_forward.svg"]
 
 
 def test_module_command_line(tmp_path: Path) -> None:

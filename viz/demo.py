@@ -27,6 +27,10 @@ FIGURES: list[tuple[str, Callable[[], tuple[Sequence[Node], Sequence[str] | None
     ("vectorised_wx", lambda: ([lectures.vectorised_wx()], None)),
 ]
 
+#: Figures whose numbers need more decimals than the default to read as on the slide
+#: (REFERENCE section 6: f = 0.116, grad_W = [[0.088, 0.176], ...]).
+MIN_PRECISION = {"vectorised_wx": 3}
+
 
 def render_demo(
     out: Path, formats: Sequence[str] = ("svg",), chain: bool = False, precision: int = 2
@@ -39,7 +43,8 @@ def render_demo(
     for name, build in FIGURES:
         roots, titles = build()
         for suffix, grads in (("_forward", False), ("", True)):
-            diagram = draw(roots, grads=grads, titles=titles, chain=chain, precision=precision)
+            digits = max(precision, MIN_PRECISION.get(name, 0))
+            diagram = draw(roots, grads=grads, titles=titles, chain=chain, precision=digits)
             for fmt in formats:
                 written.append(diagram.save(out / f"{name}{suffix}.{fmt}"))
     return written
