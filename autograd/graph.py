@@ -78,6 +78,43 @@ def is_grad_enabled() -> bool:
 Node = Any
 
 
+class GraphNode:
+    """What every node (a Value, a Tensor) says about itself, read from the shared fields."""
+
+    __slots__ = ()
+
+    gate: Any
+    _in0: Any
+    _in1: Any
+    _d0: Any
+    _d1: Any
+
+    @property
+    def op(self) -> str:
+        """Name of the op that produced this node; ``""`` for a leaf."""
+        return "" if self.gate is None else str(self.gate.name)
+
+    @property
+    def parents(self) -> tuple[Any, ...]:
+        """The input nodes, in argument order (``x * x`` has two); ``()`` for a leaf."""
+        if self._in0 is None:
+            return ()
+        if self._in1 is None:
+            return (self._in0,)
+        return (self._in0, self._in1)
+
+    @property
+    def local_grads(self) -> tuple[Any, ...]:
+        """Per input, the local gradient ``backward`` multiplies the upstream by: a number
+        for a Value (d self / d parents[i]); a number, array or linear map for a Tensor."""
+        return (self._d0, self._d1)[: len(self.parents)]
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for inputs, parameters and constants: nodes that no op produced."""
+        return self._in0 is None
+
+
 class BackwardStep(NamedTuple):
     """One gate's work during ``backward``: ``downstream[i] = upstream * local_grads[i]``."""
 

@@ -38,7 +38,7 @@ from numpy.typing import ArrayLike, NDArray
 from autograd import graph as _graph
 from autograd import jacobians as J
 from autograd import ops as _ops
-from autograd.graph import NonFiniteError, OnStep, backprop, topological_order
+from autograd.graph import GraphNode, NonFiniteError, OnStep, backprop, topological_order
 from autograd.jacobians import NOT_NEEDED
 from autograd.ops import Op
 
@@ -159,7 +159,7 @@ def zero_grad_of(data: Array) -> Array:
 _ZERO_GRADS: dict[tuple[tuple[int, ...], np.dtype[Any]], Array] = {}
 
 
-class Tensor:
+class Tensor(GraphNode):
     """An array node of the computational graph.
 
     Attributes:
@@ -244,30 +244,6 @@ class Tensor:
     @property
     def dtype(self) -> np.dtype[Any]:
         return self.data.dtype
-
-    @property
-    def op(self) -> str:
-        """Name of the op that produced this tensor; ``""`` for a leaf."""
-        return "" if self.gate is None else self.gate.name
-
-    @property
-    def parents(self) -> tuple[Tensor, ...]:
-        """The input tensors, in argument order; ``()`` for a leaf."""
-        if self._in0 is None:
-            return ()
-        if self._in1 is None:
-            return (self._in0,)
-        return (self._in0, self._in1)
-
-    @property
-    def local_grads(self) -> tuple[Any, ...]:
-        """Per input, the local gradient that ``backward`` multiplies the upstream by."""
-        return (self._d0, self._d1)[: len(self.parents)]
-
-    @property
-    def is_leaf(self) -> bool:
-        """True for inputs, parameters and constants: tensors no op produced."""
-        return self._in0 is None
 
     def item(self) -> float:
         """The value of a one-element tensor as a Python float."""

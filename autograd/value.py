@@ -37,7 +37,7 @@ import numpy as np
 
 from autograd import graph as _graph
 from autograd import ops as _ops
-from autograd.graph import BackwardStep, NonFiniteError, backprop, topological_order
+from autograd.graph import BackwardStep, GraphNode, NonFiniteError, backprop, topological_order
 from autograd.ops import Op
 
 Operand = Union["Value", int, float]
@@ -46,7 +46,7 @@ _INF = math.inf
 _ACCEPTED = (int, float, np.integer, np.floating, np.bool_)
 
 
-class Value:
+class Value(GraphNode):
     """A scalar node of the computational graph.
 
     Attributes:
@@ -96,31 +96,7 @@ class Value:
         self._d0 = self._d1 = 0.0
         self._pending = 0
 
-    # -- introspection ------------------------------------------------------------------------
-
-    @property
-    def op(self) -> str:
-        """Name of the op that produced this node; ``""`` for a leaf."""
-        return "" if self.gate is None else self.gate.name
-
-    @property
-    def parents(self) -> tuple[Value, ...]:
-        """The input Values, in argument order; ``()`` for a leaf."""
-        if self._in0 is None:
-            return ()
-        if self._in1 is None:
-            return (self._in0,)
-        return (self._in0, self._in1)
-
-    @property
-    def local_grads(self) -> tuple[float, ...]:
-        """``d self / d parents[i]`` at the forward point, one per parent."""
-        return (self._d0, self._d1)[: len(self.parents)]
-
-    @property
-    def is_leaf(self) -> bool:
-        """True for inputs and constants: nodes that no op produced."""
-        return self._in0 is None
+    # -- introspection (op, parents, local_grads and is_leaf come from GraphNode) --------------
 
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""

@@ -41,6 +41,9 @@ from autograd.tensor import all_finite, zero_grad_of
 
 # A parameter's data or gradient: a Python float for a Value, a numpy array for a tensor.
 Numeric = Any
+# A rule's state by name ("m", "u"), and what a rule returns: (theta^{t+1}, new state).
+State = dict[str, Numeric]
+Rule = tuple[Numeric, State]
 
 
 @runtime_checkable
@@ -176,14 +179,7 @@ class Optimizer:
             and value.shape == (self._layout.size,)
         ]
 
-    def _update(
-        self,
-        theta: Numeric,
-        g: Numeric,
-        t: int,
-        state: dict[str, Numeric],
-        out: dict[str, Numeric],
-    ) -> tuple[Numeric, dict[str, Numeric]]:
+    def _update(self, theta: Numeric, g: Numeric, t: int, state: State, out: State) -> Rule:
         """The rule: ``(theta^{t+1}, new state)`` from theta^t, g^t and the state.
 
         ``t`` counts from 1 (the step being taken). The arguments are numpy vectors (pieces of
@@ -206,14 +202,7 @@ class SGD(Optimizer):
     def __init__(self, params: Iterable[Parameter], lr: float = 0.01) -> None:
         super().__init__(params, lr)
 
-    def _update(
-        self,
-        theta: Numeric,
-        g: Numeric,
-        t: int,
-        state: dict[str, Numeric],
-        out: dict[str, Numeric],
-    ) -> tuple[Numeric, dict[str, Numeric]]:
+    def _update(self, theta: Numeric, g: Numeric, t: int, state: State, out: State) -> Rule:
         return theta - self.lr * g, {}
 
 
@@ -234,14 +223,7 @@ class Momentum(Optimizer):
         self.rho = _unit_interval("rho", rho)
         self.v = self._zeros()
 
-    def _update(
-        self,
-        theta: Numeric,
-        g: Numeric,
-        t: int,
-        state: dict[str, Numeric],
-        out: dict[str, Numeric],
-    ) -> tuple[Numeric, dict[str, Numeric]]:
+    def _update(self, theta: Numeric, g: Numeric, t: int, state: State, out: State) -> Rule:
         v = self.rho * state["v"] + self.lr * g
         return theta - v, {"v": v}
 
@@ -270,14 +252,7 @@ class Nesterov(Momentum):
     its arguments are Momentum's; only the update differs.
     """
 
-    def _update(
-        self,
-        theta: Numeric,
-        g: Numeric,
-        t: int,
-        state: dict[str, Numeric],
-        out: dict[str, Numeric],
-    ) -> tuple[Numeric, dict[str, Numeric]]:
+    def _update(self, theta: Numeric, g: Numeric, t: int, state: State, out: State) -> Rule:
         v = self.rho * state["v"] + self.lr * g
         return theta - (self.rho * v + self.lr * g), {"v": v}
 
@@ -301,14 +276,7 @@ class AdaGrad(Optimizer):
         self.eps = _positive("eps", eps)
         self.u = self._zeros()
 
-    def _update(
-        self,
-        theta: Numeric,
-        g: Numeric,
-        t: int,
-        state: dict[str, Numeric],
-        out: dict[str, Numeric],
-    ) -> tuple[Numeric, dict[str, Numeric]]:
+    def _update(self, theta: Numeric, g: Numeric, t: int, state: State, out: State) -> Rule:
         u = state["u"] + g * g
         return theta - self.lr * g / (u**0.5 + self.eps), {"u": u}
 
@@ -336,14 +304,7 @@ class RMSProp(Optimizer):
         self.eps = _positive("eps", eps)
         self.u = self._zeros()
 
-    def _update(
-        self,
-        theta: Numeric,
-        g: Numeric,
-        t: int,
-        state: dict[str, Numeric],
-        out: dict[str, Numeric],
-    ) -> tuple[Numeric, dict[str, Numeric]]:
+    def _update(self, theta: Numeric, g: Numeric, t: int, state: State, out: State) -> Rule:
         u = self.rho * state["u"] + (1.0 - self.rho) * g * g
         return theta - self.lr * g / (u**0.5 + self.eps), {"u": u}
 
@@ -381,14 +342,7 @@ class Adam(Optimizer):
         self.m = self._zeros()
         self.u = self._zeros()
 
-    def _update(
-        self,
-        theta: Numeric,
-        g: Numeric,
-        t: int,
-        state: dict[str, Numeric],
-        out: dict[str, Numeric],
-    ) -> tuple[Numeric, dict[str, Numeric]]:
+    def _update(self, theta: Numeric, g: Numeric, t: int, state: State, out: State) -> Rule:
         # The docstring's formulas, computed in the scratch vectors `out` (Adam runs on every
         # step of every model here, so it spends no pass and no array it does not need).
         b1, b2 = self.beta1, self.beta2
