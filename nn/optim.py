@@ -86,11 +86,11 @@ class Optimizer:
         t: the number of steps taken so far.
     """
 
-    #: Elements per piece of the rule. A piece's temporaries (8192 float64 numbers are
-    #: 64 KiB each) stay in the CPU cache and, being small, are recycled by the memory
-    #: allocator instead of fresh pages from the OS; a large model's step needs no more
-    #: memory than a small one's.
-    CHUNK = 8192
+    #: Elements per piece of the rule. A piece's temporaries (12288 float64 numbers are
+    #: 96 KiB each) stay in the CPU cache and, being under glibc's 128 KiB threshold, are
+    #: recycled by the allocator instead of mapped fresh from the OS; a large model's step
+    #: needs no more memory than a small one's. (Measured: 8192 and 16000 were no better.)
+    CHUNK = 12288
 
     def __init__(self, params: Iterable[Parameter], lr: float) -> None:
         self.params: list[Parameter] = _check_params(params, type(self).__name__)
