@@ -124,8 +124,8 @@ def sum_to(grad: Array, shape: tuple[int, ...]) -> Array:
     if grad.shape == shape:
         return grad
     extra = grad.ndim - len(shape)
-    if extra:
-        grad = grad.sum(axis=tuple(range(extra)))
+    if extra:  # (np.add.reduce: .sum() without numpy's Python-level wrapper)
+        grad = np.add.reduce(grad, axis=0 if extra == 1 else tuple(range(extra)))
     ones = tuple(axis for axis, n in enumerate(shape) if n == 1 and grad.shape[axis] != 1)
     if ones:
         grad = grad.sum(axis=ones, keepdims=True)

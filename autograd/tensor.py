@@ -46,6 +46,7 @@ Array = NDArray[Any]
 TensorOperand = Union["Tensor", float, int, ArrayLike]
 
 _FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
+_reduce_add = np.add.reduce
 
 
 def all_finite(a: Any) -> bool:
@@ -61,7 +62,8 @@ def all_finite(a: Any) -> bool:
         return True
     if a.dtype.kind not in "fc":
         return True  # integers and booleans are always finite
-    return math.isfinite(a.sum()) or bool(np.isfinite(a).all())
+    # np.add.reduce is a.sum() without numpy's Python-level wrapper: this runs on every op
+    return math.isfinite(_reduce_add(a, axis=None)) or bool(np.isfinite(a).all())
 
 
 class _Zero:
