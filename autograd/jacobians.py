@@ -179,7 +179,7 @@ class MatmulRight(LinearMap):
 
     @property
     def formula(self) -> str:
-        return "upstream ⊗ b (outer product)" if self.b.ndim == 1 else "upstream @ bᵀ"
+        return "outer(upstream, b)" if self.b.ndim == 1 else "upstream @ bᵀ"
 
 
 class MatmulLeft(LinearMap):
@@ -198,7 +198,7 @@ class MatmulLeft(LinearMap):
 
     @property
     def formula(self) -> str:
-        return "a ⊗ upstream (outer product)" if self.a.ndim == 1 else "aᵀ @ upstream"
+        return "outer(a, upstream)" if self.a.ndim == 1 else "aᵀ @ upstream"
 
 
 class MatmulTRight(LinearMap):
@@ -232,7 +232,7 @@ class MatmulTLeft(LinearMap):
 
     @property
     def formula(self) -> str:
-        return "a ⊗ upstream (outer product)" if self.a.ndim == 1 else "upstreamᵀ @ a"
+        return "outer(a, upstream)" if self.a.ndim == 1 else "upstreamᵀ @ a"
 
 
 class Transpose(LinearMap):

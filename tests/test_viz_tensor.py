@@ -209,11 +209,11 @@ def test_a_large_tensor_shows_only_its_shape() -> None:
     assert W_edge[0] == (FORWARD_COLOR, "(64, 128)")
     assert W_edge[1] == (
         GRADIENT_COLOR,
-        f"upstream (64,){BR}upstream ⊗ b (outer product){BR}= (64, 128)",
+        f"upstream (64,){BR}outer(upstream, b){BR}= (64, 128)",
     )
     # tanh's local is an elementwise array, too large to write out
     tanh_edges = [f for (t, h, _), f in fonts.items() if h == ids["h"]]
-    assert tanh_edges[0][1][1] == f"upstream (64,){BR}upstream ⊙ local (64,){BR}= (64,)"
+    assert tanh_edges[0][1][1] == f"upstream (64,){BR}upstream × local (64,){BR}= (64,)"
     # h is used twice: the copy gate's sum, by shape
     assert f"(64,){BR}+ (64,){BR}= (64,)" in source
     # no array is written out anywhere: only the one-number output is
@@ -250,12 +250,12 @@ def test_chain_writes_upstream_local_and_downstream_arrays() -> None:
     upstream = "upstream [0.440, 0.520]"
     assert fonts[(W, q, 0)][1] == (
         GRADIENT_COLOR,
-        f"{upstream}{BR}upstream ⊗ b (outer product){BR}= {GRAD_W}",
+        f"{upstream}{BR}outer(upstream, b){BR}= {GRAD_W}",
     )
     assert fonts[(x, q, 0)][1] == (GRADIENT_COLOR, f"{upstream}{BR}aᵀ @ upstream{BR}= {GRAD_X}")
     mul = next(head for tail, head, _ in fonts if tail == q)
-    for k in (0, 1):  # mul swaps: each use of q gets upstream ⊙ the other factor
-        text = f"upstream [1.000, 1.000]{BR}upstream ⊙ {Q_TEXT}{BR}= {Q_TEXT}"
+    for k in (0, 1):  # mul swaps: each use of q gets upstream × the other factor
+        text = f"upstream [1.000, 1.000]{BR}upstream × {Q_TEXT}{BR}= {Q_TEXT}"
         assert fonts[(q, mul, k)][1] == (GRADIENT_COLOR, text)
     text = f"upstream 1.000{BR}upstream copied back to shape (2,){BR}= [1.000, 1.000]"
     assert fonts[(mul, ids["f"], 0)][1] == (GRADIENT_COLOR, text)
@@ -271,7 +271,7 @@ def test_chain_for_numbers_and_the_add_gate() -> None:
     source = viz.draw(f, chain=True).source
     assert "upstream × 1" in source  # add distributes: local 1
     assert "upstream × 3.00" in source  # times a number: local 3
-    assert "upstream ⊙" not in source
+    assert "upstream × [" not in source  # no elementwise array local here
 
 
 def test_inputs_that_need_no_gradient_get_none() -> None:
@@ -285,7 +285,7 @@ def test_inputs_that_need_no_gradient_get_none() -> None:
     (into_mul,) = [k for k in fonts if k[0] == ids["data"]]
     assert fonts[into_mul] == [(FORWARD_COLOR, "[3.00, 4.00]"), (UNKNOWN_COLOR, "not needed")]
     (from_a,) = [k for k in fonts if k[0] == ids["a"]]
-    text = f"upstream [1.00, 1.00]{BR}upstream ⊙ [3.00, 4.00]{BR}= [3.00, 4.00]"
+    text = f"upstream [1.00, 1.00]{BR}upstream × [3.00, 4.00]{BR}= [3.00, 4.00]"
     assert fonts[from_a][1] == (GRADIENT_COLOR, text)
     steps = viz.step(f)
     assert "nothing to data (requires_grad=False)" in steps[-1].caption
@@ -340,13 +340,13 @@ def test_renders_to_svg_with_each_renderer(renderer: str, chain: bool) -> None:
     assert "[0.104, 0.208]]" in texts
     assert "= [0.440, 0.520]" in texts  # q's two uses add
     if chain:
-        assert "upstream ⊗ b (outer product)" in texts and "upstream [0.440, 0.520]" in texts
+        assert "outer(upstream, b)" in texts and "upstream [0.440, 0.520]" in texts
 
 
 def test_a_large_tensor_renders_with_each_renderer(renderer: str) -> None:
     texts = svg_texts(viz.render(viz.draw(big_layer(), chain=True).source, "svg", renderer))
     assert "W (64, 128)" in texts
-    assert "upstream ⊙ local (64,)" in texts
+    assert "upstream × local (64,)" in texts
 
 
 def test_the_env_var_picks_the_renderer_for_tensor_diagrams(
@@ -373,7 +373,7 @@ def test_the_stepper_walks_forward_then_gate_by_gate() -> None:
     assert captions[4].endswith("= 0.116")
     assert captions[-1] == (
         "backward 3/3: q = @ gate sends upstream [0.440, 0.520]: "
-        "upstream ⊗ b (outer product) = [[0.088, 0.176], [0.104, 0.208]] to W; "
+        "outer(upstream, b) = [[0.088, 0.176], [0.104, 0.208]] to W; "
         "aᵀ @ upstream = [-0.112, 0.636] to x"
     )
     # in the forward frames the shapes are known before the values are
@@ -435,7 +435,7 @@ def test_step_needs_a_one_number_root_and_leaves_the_gradients_alone() -> None:
 def test_step_on_a_large_graph_names_shapes() -> None:
     steps = viz.step(big_layer())
     assert steps[0].caption == "forward 1/6: input W = (64, 128) array"
-    assert any("upstream ⊙ local (64,) = (64,) array" in frame.caption for frame in steps)
+    assert any("upstream × local (64,) = (64,) array" in frame.caption for frame in steps)
 
 
 @pytest.mark.parametrize("build", [lambda: wx(False), big_layer])
@@ -466,3 +466,22 @@ def test_scalar_diagrams_show_no_shapes() -> None:
     nodes, _ = statements(viz.draw(f, chain=True).source)
     assert label(nodes["n0"]).startswith("<x<br/>")  # the name, then the copy gate's sum
     assert label(nodes["n1"]) == "<*>"
+
+
+def test_an_unnamed_root_draws_no_quotes_at_the_end_of_its_edge() -> None:
+    from autograd import Value
+
+    for root in (Value(2.0) * 3.0, (Tensor([1.0, 2.0]) * 3.0).sum()):
+        root.backward()
+        source = viz.draw(root).source
+        assert 'out [label="" shape=plaintext]' in source
+        assert '\\"\\"' not in source  # it used to draw a literal ""
+
+
+def test_a_long_tensor_caption_is_broken_into_lines() -> None:
+    from viz import lectures
+
+    frames = viz.step(lectures.vectorised_wx())
+    last = frames[-1]
+    assert len(last.caption) > 140  # arrays and the VJP's formula
+    assert "<br/>" in last.source.split("label=<", 1)[1].split(">\n", 1)[0]

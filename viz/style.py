@@ -18,6 +18,7 @@ DOT text nor inject markup into the SVG.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -114,8 +115,9 @@ def format_local(local: Local, precision: int, max_inline: int = 6, one_line: bo
     """How a Tensor gate's local gradient turns ``upstream`` into ``downstream``, as text.
 
     A :class:`~autograd.jacobians.LinearMap` says it in its own ``formula`` (``upstream @
-    bᵀ``); an elementwise array multiplies elementwise (``upstream ⊙ [0.22, 0.26]``, or
-    ``upstream ⊙ local (64, 128)`` when large); a number multiplies (``upstream × -1.00``).
+    bᵀ``); an elementwise array multiplies elementwise (``upstream × [0.22, 0.26]``, or
+    ``upstream × local (64, 128)`` when large); a number multiplies (``upstream × -1.00``).
+    (Plain ``×``, not ``⊙``: the fonts the bundled renderer draws PNGs with lack ``⊙``.)
     The identity of the add gate is written as the lecture's local gradient 1.
     """
     if isinstance(local, Identity):
@@ -125,8 +127,8 @@ def format_local(local: Local, precision: int, max_inline: int = 6, one_line: bo
     if isinstance(local, np.ndarray) and local.ndim > 0:
         array = local.astype(float) if local.dtype.kind == "b" else local  # relu's mask
         if not is_small(array, max_inline):
-            return f"upstream ⊙ local {format_shape(array.shape)}"
-        return f"upstream ⊙ {format_value(array, precision, max_inline, one_line)}"
+            return f"upstream × local {format_shape(array.shape)}"
+        return f"upstream × {format_value(array, precision, max_inline, one_line)}"
     return f"upstream × {format_number(float(local), precision)}"
 
 
@@ -334,7 +336,7 @@ def _add_trace(
         out_text = _tensor_title(root, "", styler)
     out_attrs = layout.node_attrs(out) if layout else {}
     graph.node(
-        out, label=_html(escape(out_text)) if out_text else '""', shape="plaintext", **out_attrs
+        out, label=_html(escape(out_text)) if out_text else "", shape="plaintext", **out_attrs
     )
     attrs = layout.edge_attrs(prefix + root.id, out, seen) if layout else {}
     graph.edge(prefix + root.id, out, label=styler.output_label(root), **attrs)
@@ -428,7 +430,7 @@ def to_dot(
     if len(traces) == 1 and not titles:
         trace = traces[0]
         if trace.caption is not None:
-            graph.attr(label=_html(escape(trace.caption)), labelloc="t", fontsize="14")
+            graph.attr(label=_html(_caption_lines(trace.caption)), labelloc="t", fontsize="14")
         if layout is not None:
             graph.attr(**layout.graph_attrs())
         _add_trace(graph, trace, styler, prefix="", layout=layout)
@@ -441,3 +443,16 @@ def to_dot(
                 cluster.attr(label=_html(escape(titles[index])), fontsize="16", color="#bdbdbd")
             _add_trace(cluster, trace, styler, prefix=f"g{index}_")
     return graph
+
+
+#: A caption longer than this is broken into lines: a tensor step's caption (arrays, the VJP's
+#: formula) runs to 200 characters, wider than the graph, and the bundled renderer measures
+#: text narrower than it draws it, so a long single line would be cut off at the right.
+CAPTION_WIDTH = 140
+
+
+def _caption_lines(caption: str) -> str:
+    """The caption escaped for an HTML label, broken at spaces into lines of CAPTION_WIDTH."""
+    if len(caption) <= CAPTION_WIDTH:
+        return escape(caption)
+    return "<br/>".join(escape(line) for line in textwrap.wrap(caption, CAPTION_WIDTH))
