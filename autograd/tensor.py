@@ -18,10 +18,13 @@ downstream gradient shaped like its input (summing over axes that numpy broadcas
 Like every gate in the lectures, each op has one or two inputs; :func:`concatenate` of n
 tensors is a chain of n - 1 two-input gates.
 
-Error policy, as for Values: no op produces inf or nan. Every op's output (and every local
-array that could overflow) is checked, and a problem raises
-:class:`~autograd.NonFiniteError` naming the op, the shapes and the domain; ``backward``
-checks every gradient it stores.
+Error policy, as for Values: no op produces inf or nan. Every op's output, and every local
+array that could overflow, is checked (ops that cannot leave the finite numbers, such as relu,
+reshape or a stable softmax, say so with ``Op.always_finite`` and skip the pass), and a
+problem raises :class:`~autograd.NonFiniteError` naming the op, the shapes and the domain.
+``backward`` checks every gradient a leaf receives, and says in which gate an inf or nan first
+appeared. Data that needs no gradient (``requires_grad=False``, numpy operands) gets none
+computed, and a leaf's gradient starts as a :class:`ZeroGrad` that costs nothing.
 """
 
 from __future__ import annotations
