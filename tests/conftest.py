@@ -24,3 +24,14 @@ def no_dot(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(shutil, "which", which)
     monkeypatch.delenv(render_module.ENV_VAR, raising=False)
     assert render_module.system_dot() is None
+
+
+@pytest.fixture(params=["system", "bundled"])
+def renderer(request: pytest.FixtureRequest) -> str:
+    """Each renderer in turn: the system ``dot`` and the bundled graphviz-pure (each skipped,
+    with the reason, where it is missing)."""
+    if request.param == "system" and shutil.which("dot") is None:
+        pytest.skip("system Graphviz 'dot' not installed; CI installs it with apt-get")
+    if request.param == "bundled" and render_module.bundled_program() is None:
+        pytest.skip("the bundled renderer graphviz-pure is not installed")
+    return request.param

@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib
 import math
 import re
-import shutil
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -367,15 +366,6 @@ def nasty_graph(label: str) -> Value:
     f.label = label
     f.backward()
     return f
-
-
-@pytest.fixture(params=["system", "bundled"])
-def renderer(request: pytest.FixtureRequest) -> str:
-    if request.param == "system" and shutil.which("dot") is None:
-        pytest.skip("system Graphviz 'dot' not installed; CI installs it with apt-get")
-    if request.param == "bundled" and render_module.bundled_program() is None:
-        pytest.skip("the bundled renderer graphviz-pure is not installed")
-    return request.param
 
 
 @pytest.mark.parametrize("label", NASTY_LABELS)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib
 import re
-import shutil
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -317,15 +316,6 @@ def test_values_and_tensors_can_share_a_sheet() -> None:
 
 
 # -- rendering, with each renderer -----------------------------------------------------------------
-
-
-@pytest.fixture(params=["system", "bundled"])
-def renderer(request: pytest.FixtureRequest) -> str:
-    if request.param == "system" and shutil.which("dot") is None:
-        pytest.skip("system Graphviz 'dot' not installed; CI installs it with apt-get")
-    if request.param == "bundled" and render_module.bundled_program() is None:
-        pytest.skip("the bundled renderer graphviz-pure is not installed")
-    return request.param
 
 
 @pytest.mark.parametrize("chain", [False, True])
