@@ -408,12 +408,3 @@ class LogSoftmaxJacobian(LinearMap):
     @property
     def formula(self) -> str:
         return "upstream - s * Σ upstream, s = softmax(x)"
-
-
-def describe(local: object) -> str:
-    """A local gradient as text: the map's formula, a number, or an array's shape."""
-    if isinstance(local, LinearMap):
-        return local.formula
-    if isinstance(local, np.ndarray):
-        return f"upstream * local, local of shape {local.shape}"
-    return f"upstream * {local!r}"
