@@ -144,11 +144,14 @@ _SHARED_ZEROS: dict[np.dtype[Any], Array] = {
 }
 
 
-def zero_grad_of(data: Array) -> Array:
-    """The gradient a leaf holding ``data`` starts from: a :class:`ZeroGrad` of its shape.
+def zero_grad_of(data: Any) -> Any:
+    """The gradient a leaf holding ``data`` starts from: a :class:`ZeroGrad` of its shape
+    (0.0 for a number, the data of a Value).
 
     Read-only and never changed, so one per shape and dtype serves every leaf.
     """
+    if not isinstance(data, np.ndarray):
+        return 0.0
     key = (data.shape, data.dtype)
     zeros = _ZERO_GRADS.get(key)
     if zeros is None:
@@ -710,17 +713,19 @@ def _concatenate(axis: int) -> Op:
     )
 
 
-def _shifted(x: Array, axis: int) -> tuple[Array, Array]:
-    """``x - max(x)`` along ``axis`` and ``log Σ e^(x - max)``: the stable softmax pieces."""
+def _stable_exp(x: Array, axis: int) -> tuple[Array, Array, Array]:
+    """The stable softmax pieces along ``axis``: ``x - max(x)``, its exponentials and their
+    sum. Every exponent is <= 0, so nothing overflows; softmax is ``e / total``."""
     shifted = x - x.max(axis=axis, keepdims=True)
-    return shifted, np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+    e = np.exp(shifted)
+    return shifted, e, e.sum(axis=axis, keepdims=True)
 
 
 @lru_cache(maxsize=16)
 def _softmax(axis: int) -> Op:
     def forward(x: Array) -> Array:
-        e = np.exp(x - x.max(axis=axis, keepdims=True))
-        return e / e.sum(axis=axis, keepdims=True)
+        _, e, total = _stable_exp(x, axis)
+        return e / total
 
     return Op(
         "softmax",
@@ -736,8 +741,8 @@ def _softmax(axis: int) -> Op:
 @lru_cache(maxsize=16)
 def _log_softmax(axis: int) -> Op:
     def forward(x: Array) -> Array:
-        shifted, log_sum = _shifted(x, axis)
-        return shifted - log_sum
+        shifted, _, total = _stable_exp(x, axis)
+        return shifted - np.log(total)
 
     return Op(
         "log_softmax",
@@ -798,9 +803,7 @@ def _cross_entropy_op(logits: Tensor, targets: ArrayLike) -> Op:
     kept: list[Array] = []  # the forward's softmax, for local (one op object per call)
 
     def forward(x: Array) -> Array:
-        shifted = x - x.max(axis=-1, keepdims=True)
-        e = np.exp(shifted)
-        total = e.sum(axis=-1, keepdims=True)
+        shifted, e, total = _stable_exp(x, -1)
         e /= total
         kept.append(e)
         return (np.log(total).sum() - shifted[pick].sum()) / n
@@ -897,7 +900,7 @@ def apply_tensor(op: Op, *inputs: TensorOperand) -> Tensor:
     record = _graph._grad_enabled and (
         tensors[0].requires_grad or (op.arity == 2 and tensors[1].requires_grad)
     )
-    everywhere = op.domain is _ops.ALL_REALS or op.domain == _ops.ALL_REALS
+    everywhere = op.domain == _ops.ALL_REALS
     try:
         if everywhere:
             out: Array = np.asarray(op.forward(*xs))

@@ -40,10 +40,7 @@ class Module:
     def zero_grad(self) -> None:
         """Set every parameter's gradient to 0 (``backward`` accumulates into them)."""
         for parameter in self.parameters():
-            if isinstance(parameter, Tensor):
-                parameter.grad = zero_grad_of(parameter.data)
-            else:
-                parameter.grad = 0.0
+            parameter.grad = zero_grad_of(parameter.data)
 
     # -- saving and loading -------------------------------------------------------------------
 

@@ -115,7 +115,7 @@ class Optimizer:
     def zero_grad(self) -> None:
         """Set every parameter's gradient to 0 (``backward`` accumulates into ``.grad``)."""
         for p in self.params:
-            p.grad = zero_grad_of(p.data) if isinstance(p.data, np.ndarray) else 0.0
+            p.grad = zero_grad_of(p.data)
 
     def step(self) -> None:
         """Take one step: every parameter from theta^t to theta^{t+1} using its ``.grad``.
@@ -127,7 +127,7 @@ class Optimizer:
         """
         layout = self._layout
         g = layout.gather_grads()
-        if not _finite(g):
+        if not all_finite(g):
             i = layout.first_non_finite(g)
             p = self.params[i]
             raise NonFiniteError(
@@ -136,12 +136,13 @@ class Optimizer:
             )
         theta = layout.gather_data()
         t = self.t + 1
-        names = self._state_names()
-        # A model that fits in one piece keeps the rule's fresh arrays as its new state; a
-        # larger one collects the pieces in scratch vectors kept from step to step (the old
-        # state becomes the next step's scratch), so a step allocates no whole-model arrays.
-        if self._scratch is None:  # kept from step to step: a step allocates no model-sized array
+        if self._scratch is None:
+            # One scratch vector per state vector (and theta), found once and kept from step to
+            # step: the rule writes its results there, the old state becomes the next step's
+            # scratch, and a step allocates no model-sized array.
+            names = self._state_names()
             self._scratch = {name: layout.empty() for name in ("theta", *names)}
+        names = [name for name in self._scratch if name != "theta"]
         scratch = self._scratch
         # no graph is built (parameters are leaves: only their .data changes), and an overflow
         # is reported by the finiteness check below rather than by a numpy warning
@@ -152,7 +153,7 @@ class Optimizer:
                 out = {name: scratch[name][piece] for name in scratch}
                 theta_next, state_next = self._update(theta[piece], g[piece], t, state, out)
                 for name, new in (("theta", theta_next), *state_next.items()):
-                    if not _finite(new):
+                    if not all_finite(new):
                         i = layout.first_non_finite(_widen(new, layout.size, piece))
                         raise NonFiniteError(
                             f"this step would set {_name(self.params[i], i)} (or its optimiser "
@@ -477,12 +478,6 @@ def _unit_interval(name: str, value: float) -> float:
     if not 0.0 <= number < 1.0:
         raise ValueError(f"{name} must be in [0, 1), got {number}")
     return number
-
-
-def _finite(x: Numeric) -> bool:
-    if x.__class__ is float:
-        return math.isfinite(x)
-    return all_finite(x)
 
 
 def _bad(x: Numeric) -> str:
