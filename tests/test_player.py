@@ -141,9 +141,10 @@ def test_save_html_writes_one_self_contained_player(
     assert_self_contained(text)
     page = Page(text)
     # every frame inline, as SVG, in order, the first one shown and the others hidden
-    assert len(page.frames) == len(steps) == 23
-    assert [frame["svgs"] for frame in page.frames] == [1] * 23
-    assert ["hidden" in frame["attrs"] for frame in page.frames] == [False] + [True] * 22
+    # (21: the staged neuron's 13 drawn nodes and 8 gates; its constants are in their gates)
+    assert len(page.frames) == len(steps) == 21
+    assert [frame["svgs"] for frame in page.frames] == [1] * 21
+    assert ["hidden" in frame["attrs"] for frame in page.frames] == [False] + [True] * 20
     for frame, shown in zip(steps, page.frames, strict=True):
         assert frame.caption in shown["text"]  # the caption drawn in the picture itself
     assert page.captions() == [frame.caption for frame in steps]
@@ -153,7 +154,7 @@ def test_save_html_writes_one_self_contained_player(
     # controls: previous/next buttons, a slider over every frame, a focusable player for keys
     assert len(page.find("button", "bpl-prev")) == len(page.find("button", "bpl-next")) == 1
     (slider,) = page.find("input")
-    assert (slider["type"], slider["min"], slider["max"]) == ("range", "0", "22")
+    assert (slider["type"], slider["min"], slider["max"]) == ("range", "0", "20")
     (player,) = page.find("div", "bpl-player")
     assert player["tabindex"] == "0"
     script = page.scripts[-1][1]

@@ -76,7 +76,8 @@ class Spy:
 def test_svg_renders_with_the_labels(renderer: str, xyz: viz.Diagram) -> None:
     texts = svg_texts(viz.render(xyz.source, "svg", renderer))
     # the labels, not the node names (a Graphviz without HTML-like labels would draw n0, n1...)
-    for expected in ["x", "y", "z", "+", "*", "q", "f", "-12.00", "1.00", "-2.00", "-4.00"]:
+    # ("q =": the named intermediate value, written before its number on the edge)
+    for expected in ["x", "y", "z", "+", "*", "q =", "f", "-12.00", "1.00", "-2.00", "-4.00"]:
         assert expected in texts, (expected, texts)
     assert not {"n0", "n1", "n2", "n3", "n4"} & set(texts)
 
@@ -187,7 +188,7 @@ def test_auto_falls_back_to_bundled(no_dot: None, monkeypatch: pytest.MonkeyPatc
     diagram = viz.draw(lectures.copy_gate())
     texts = svg_texts(diagram.svg())
     assert "-3.00 + 4.00 = 1.00" in texts
-    assert spy.calls == ["bundled"]
+    assert spy.calls == ["bundled", "bundled"]  # the layout (JSON), then the pinned drawing
 
 
 @requires_bundled

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from dot_reading import edges_of
 from hypothesis import HealthCheck, given, settings
 
 import viz
@@ -100,7 +101,7 @@ def label_fonts(attrs: str, pattern: re.Pattern[str] = LABEL) -> list[tuple[str,
 
 
 def edge_fonts(source: str) -> list[tuple[str, str, list[tuple[str, str]]]]:
-    return [(tail, head, label_fonts(attrs)) for tail, head, attrs in statements(source)[1]]
+    return edges_of(source)
 
 
 def highlighted(source: str) -> list[str]:
@@ -155,7 +156,7 @@ def test_one_forward_frame_per_node_then_one_backward_frame_per_gate(build: Buil
     root = build()
     order = topological_order(root)
     gates = [node for node in order if node.parents]
-    steps = viz.step(root)
+    steps = viz.step(root, constants="leaves")
     assert len(steps) == len(order) + len(gates)
     kinds = [frame.kind for frame in steps]
     assert kinds == ["forward"] * len(order) + ["backward"] * len(gates)
@@ -182,7 +183,7 @@ def test_one_forward_frame_per_node_then_one_backward_frame_per_gate(build: Buil
 def test_forward_frames_reveal_exactly_nodes_0_to_k(build: Build) -> None:
     root = build()
     order = topological_order(root)
-    steps = viz.step(root)
+    steps = viz.step(root, constants="leaves")
     for k, frame in enumerate(steps[: len(order)]):
         expected = {f"n{i}": (node.data if i <= k else None) for i, node in enumerate(order)}
         assert frame.values == expected
@@ -202,7 +203,7 @@ def test_forward_frames_reveal_exactly_nodes_0_to_k(build: Build) -> None:
 
 @pytest.mark.parametrize("build", BUILDS, ids=BUILD_IDS)
 def test_backward_frames_hold_the_engines_grads_step_by_step(build: Build) -> None:
-    steps = viz.step(build())
+    steps = viz.step(build(), constants="leaves")
     order, replayed = replay(build)
     backward = [frame for frame in steps if frame.kind == "backward"]
     assert len(backward) == len(replayed)
@@ -214,7 +215,7 @@ def test_backward_frames_hold_the_engines_grads_step_by_step(build: Build) -> No
     # the last frame is exactly what one plain backward() gives, and so is the stepped graph
     assert list(backward[-1].grads.values()) == plain_grads(build)
     root = build()
-    viz.step(root)
+    viz.step(root, constants="leaves")
     assert [node.grad for node in topological_order(root)] == plain_grads(build)
 
 
@@ -223,7 +224,7 @@ def test_backward_frame_shows_upstream_times_local_on_the_current_gates_edges(
     build: Build,
 ) -> None:
     order, replayed = replay(build)
-    steps = viz.step(build())
+    steps = viz.step(build(), constants="leaves")
     n = len(order)
     done: set[str] = set()  # gates that have sent their gradient
     for frame, (step, _) in zip(steps[n:], replayed, strict=True):
@@ -279,12 +280,17 @@ def test_copy_gate_shows_the_gradient_accumulating(copy_steps: viz.Stepper) -> N
 def test_sigmoid_neuron_frames_carry_the_reference_numbers(neuron_steps: viz.Stepper) -> None:
     root = lectures.sigmoid_neuron_staged()
     nodes = len(topological_order(root))
-    assert (nodes, len(neuron_steps)) == (15, 23)  # 15 nodes, 8 gates
+    # 15 nodes, 8 gates; the constants -1 and 1 are drawn in their gates and get no frame
+    assert (nodes, len(neuron_steps)) == (15, 21)
     forward = [frame for frame in neuron_steps if frame.kind == "forward"]
     backward = [frame for frame in neuron_steps if frame.kind == "backward"]
-    assert forward[-1].caption == "forward 15/15: f = 1/1.37 = 0.73"
-    assert "forward 12/15: exp(-1.00) = 0.37" in [frame.caption for frame in forward]
-    assert "forward 10/15: constant -1.00" in [frame.caption for frame in forward]
+    assert forward[-1].caption == "forward 13/13: f = 1/1.37 = 0.73"
+    assert "forward 11/13: exp(-1.00) = 0.37" in [frame.caption for frame in forward]
+    assert not any("constant" in frame.caption for frame in forward)
+    assert "forward 10/13: 1.00 * -1 = -1.00" in [frame.caption for frame in forward]
+    kept = viz.step(lectures.sigmoid_neuron_staged(), constants="leaves")
+    assert len(kept) == 23
+    assert "forward 10/15: constant -1.00" in [frame.caption for frame in kept]
     for k, frame in enumerate(backward, start=1):
         assert frame.caption.startswith(f"backward {k}/8: ")
     assert backward[0].node.op == root.op == "reciprocal"

@@ -8,6 +8,7 @@ import re
 import xml.etree.ElementTree as ET
 
 import pytest
+from dot_reading import FONT, NODE, edges_of, label_of, label_texts, nodes_of
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -21,19 +22,6 @@ render_module = importlib.import_module("viz.render")
 diagram_module = importlib.import_module("viz.diagram")
 
 SVG_TEXT = "{http://www.w3.org/2000/svg}text"
-FONT = re.compile(r'<font color="([^"]+)"[^>]*>(.*?)</font>')
-EDGE = re.compile(r"^\s*(\w+) -> (\w+) \[label=<(.*)>\]$", re.MULTILINE)
-NODE = re.compile(r"^\s*(\w+) \[label=(<.*?>|\"\") shape=(\w+)", re.MULTILINE)
-
-
-def edges_of(source: str) -> list[tuple[str, str, list[tuple[str, str]]]]:
-    """(tail, head, [(colour, text), ...]) for every edge of a DOT text, in order."""
-    return [(a, b, FONT.findall(label)) for a, b, label in EDGE.findall(source)]
-
-
-def nodes_of(source: str) -> dict[str, tuple[str, str]]:
-    """node name -> (label without the outer <>, shape)."""
-    return {name: (label[1:-1], shape) for name, label, shape in NODE.findall(source)}
 
 
 def by_label(tr: viz.Trace) -> dict[str, viz.TraceNode]:
@@ -102,11 +90,13 @@ def test_xyz_gates_are_circles_and_leaves_plaintext() -> None:
     assert plain == ["f", "x", "y", "z"]  # f: the name at the end of the output edge
 
 
-def test_named_intermediate_value_is_shown_beside_its_gate() -> None:
+def test_named_intermediate_value_is_named_on_the_edge_leaving_its_gate() -> None:
     source = viz.draw(lectures.xyz()).source
-    (line,) = [line for line in source.splitlines() if "label=<+>" in line]
-    assert "xlabel=" in line
-    assert ">q</font>" in line
+    tr = viz.trace(lectures.xyz())
+    q = by_label(tr)["q"]
+    labels = {name: label_of(attrs) for name, attrs in NODE.findall(source)}
+    (edge_label,) = [name for name in labels if name.startswith(f"{q.id}_")]
+    assert FONT.findall(labels[edge_label])[:2] == [("#000000", "q = "), (FORWARD_COLOR, "3.00")]
 
 
 # -- the numbers come from the engine -----------------------------------------------------------
@@ -195,7 +185,7 @@ def assert_gradients_unknown(root: Value) -> None:
     assert all(edge.upstream is None and edge.downstream is None for edge in tr.edges)
     for chain in (False, True):
         source = viz.draw(root, chain=chain).source
-        assert "0.00" not in source  # no forward value here is 0 either
+        assert "0.00" not in label_texts(source)  # no forward value here is 0 either
         assert GRADIENT_COLOR not in source
         for _, _, fonts in edges_of(source):
             assert fonts[1] == (UNKNOWN_COLOR, "?")
@@ -317,8 +307,8 @@ def test_building_the_graph_again_gives_identical_source(build) -> None:
     first, second = viz.draw(build(), chain=True).source, viz.draw(build(), chain=True).source
     assert first == second
     names = list(nodes_of(first))
-    gates = [name for name in names if name != "out"]
-    assert gates == [f"n{i}" for i in range(len(gates))]
+    gates = [int(name[1:]) for name in names if name != "out"]
+    assert gates == sorted(gates)  # in topological order (folded constants leave gaps)
     for tail, head, _ in edges_of(first):  # topological order: inputs before their gates
         if head != "out":
             assert int(tail[1:]) < int(head[1:])
@@ -372,9 +362,10 @@ def nasty_graph(label: str) -> Value:
 def test_nasty_labels_cannot_break_the_dot(label: str) -> None:
     diagram = viz.draw([nasty_graph(label)], titles=[label])
     source = diagram.source
-    # exactly the nodes and edges of the graph: x, the constant 2, the gate, the output
-    assert sorted(nodes_of(source)) == ["g0_n0", "g0_n1", "g0_n2", "g0_out"]
-    assert len(edges_of(source)) == 3
+    # exactly the nodes and edges of the graph: x, the gate "* 2" (the constant folded into
+    # it), the output
+    assert sorted(nodes_of(source)) == ["g0_n0", "g0_n2", "g0_out"]
+    assert len(edges_of(source)) == 2
     assert "<script" not in source
     assert "\ud800" not in source
     source.encode("utf-8")  # renderable: no lone surrogate left
@@ -508,10 +499,16 @@ def test_staged_sigmoid_has_the_slide_gates() -> None:
     assert len(gates["1/x"]) == 1
     assert len(gates["exp"]) == 1
     assert "σ" not in gates
+    # drawn as on the slide: the numbers folded into their gates, which have one input each
     nodes = nodes_of(viz.draw(root).source).values()
-    assert ("-1", "plaintext") in nodes
-    assert ("1", "plaintext") in nodes
+    assert ("* -1", "circle") in nodes
+    assert ("+ 1", "circle") in nodes
     assert ("1/x", "circle") in nodes
+    assert ("-1", "plaintext") not in nodes
+    kept = nodes_of(viz.draw(root, constants="leaves").source).values()
+    assert ("-1", "plaintext") in kept
+    assert ("1", "plaintext") in kept
+    assert ("* -1", "circle") not in kept
 
 
 def test_fused_sigmoid_has_one_sigma_gate() -> None:

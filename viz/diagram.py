@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -9,9 +10,10 @@ from typing import Any
 from autograd import Tensor, Value
 from viz.focus import Grouping, with_groups
 from viz.focus import around as focus_around
+from viz.layout import compute_layout
 from viz.render import RenderError, format_for, render, write_atomically
-from viz.style import DrawOptions, to_dot
-from viz.trace import Node, trace
+from viz.style import DrawOptions, LabelSize, to_dot
+from viz.trace import Node, Trace, fold_constants, trace
 
 #: Graphs larger than this are refused by default: unreadable, and slow for Graphviz to lay out.
 MAX_NODES = 2000
@@ -27,12 +29,15 @@ class Diagram:
     always, and ``.pdf`` where the system Graphviz is installed.
     """
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, error: RenderError | None = None) -> None:
         self.source = source
         self._svg: str | None = None
+        self._error = error
 
     def svg(self) -> str:
         """The diagram as SVG text (rendered once, then cached)."""
+        if self._error is not None:
+            raise self._error
         if self._svg is None:
             self._svg = render(self.source, "svg").decode("utf-8")
         return self._svg
@@ -75,6 +80,7 @@ def draw(
     radius: int = 2,
     max_nodes: int = MAX_NODES,
     max_inline: int = 6,
+    constants: str = "fold",
 ) -> Diagram:
     """Draw the graph below ``root`` in the lecture style.
 
@@ -100,7 +106,12 @@ def draw(
         radius: how far from ``around`` to draw.
         max_nodes: refuse drawings with more nodes than this (default 2000).
         max_inline: Tensor graphs: write out arrays of at most this many elements (default 6).
+        constants: ``"fold"`` (the default) draws a number operand inside its gate, as the
+            slides do (``* -1``, ``+ 1``: one gate, one input, no gradient for the number);
+            ``"leaves"`` draws it as an input of its own, with its edge and gradient.
     """
+    if constants not in ("fold", "leaves"):
+        raise ValueError(f"constants must be 'fold' or 'leaves', got {constants!r}")
     roots: list[Node] = [root] if isinstance(root, (Value, Tensor)) else list(root)
     if not roots or not all(isinstance(r, (Value, Tensor)) for r in roots):
         raise TypeError(
@@ -125,4 +136,29 @@ def draw(
                 "radius=...), or pass max_nodes= to force."
             )
         traces.append(traced)
-    return Diagram(to_dot(traces, options, titles).source)
+    if constants == "fold":
+        traces = [fold_constants(t) for t in traces]
+    try:
+        return Diagram(pinned_dot(traces, options, titles))
+    except RenderError as error:
+        # Nothing here can lay the graph out: keep the DOT text (it renders elsewhere), and
+        # say why when asked for a picture.
+        return Diagram(to_dot(traces, options, titles).source, error)
+
+
+def pinned_dot(
+    traces: Sequence[Trace],
+    options: DrawOptions,
+    titles: Sequence[str] | None = None,
+    caption: str | None = None,
+) -> str:
+    """DOT for ``traces`` pinned to the layout of their widest drawing (every gradient shown,
+    in ``upstream × local = downstream`` form, and ``caption`` on top), so that every drawing
+    of one graph, forward only or with gradients, has the same canvas and node positions."""
+    widest = [dataclasses.replace(t, highlight=None, caption=caption) for t in traces]
+    sizes: dict[str, LabelSize] = {}
+    template = to_dot(
+        widest, dataclasses.replace(options, grads=True, chain=True), titles, sizes=sizes
+    )
+    layout = compute_layout(template.source, sizes)
+    return str(to_dot(traces, options, titles, layout=layout).source)

@@ -12,10 +12,13 @@ which keeps the positions and splines it is given.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from viz.render import RenderError, render
+
+if TYPE_CHECKING:
+    from viz.style import LabelSize
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,10 @@ class Layout:
     edges: dict[tuple[str, str, int], dict[str, str]]
     #: Where the drawing ends below a top graph label (the caption), or None without one.
     drawing_top: float | None = None
+    #: Each cluster's (box's) bounding box, by cluster name.
+    clusters: dict[str, str] = field(default_factory=dict)
+    #: The room each edge label took in the laid-out drawing (see :class:`viz.style.LabelSize`).
+    label_sizes: dict[str, LabelSize] = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, data: bytes | str) -> Layout:
@@ -34,8 +41,11 @@ class Layout:
         graph: dict[str, Any] = json.loads(data)
         names = {obj["_gvid"]: obj["name"] for obj in graph.get("objects", [])}
         nodes = {}
+        clusters = {}
         for obj in graph.get("objects", []):
             if "pos" not in obj:  # a cluster, not a node
+                if "bb" in obj:
+                    clusters[obj["name"]] = obj["bb"]
                 continue
             attrs = {"pos": obj["pos"], "width": obj["width"], "height": obj["height"]}
             if "xlp" in obj:
@@ -54,7 +64,20 @@ class Layout:
         drawing_top = None
         if "lp" in graph and "lheight" in graph:  # lheight in inches, positions in points
             drawing_top = float(graph["lp"].split(",")[1]) - float(graph["lheight"]) * 72 / 2
-        return cls(bb=graph["bb"], nodes=nodes, edges=edges, drawing_top=drawing_top)
+        return cls(
+            bb=graph["bb"], nodes=nodes, edges=edges, drawing_top=drawing_top, clusters=clusters
+        )
+
+    def label_spans(self, rankdir: str) -> dict[str, float]:
+        """How long each edge label's line was laid out (points): its width left to right, its
+        height top to bottom. A drawing with shorter labels keeps the line this long, so it
+        still meets the two halves of its edge."""
+        key = "width" if rankdir == "LR" else "height"
+        return {
+            name: float(self.nodes[name][key]) * 72
+            for name in self.label_sizes
+            if name in self.nodes
+        }
 
     def graph_attrs(self) -> dict[str, str]:
         """Keep the positions as given and the canvas the size of the laid-out graph.
@@ -105,9 +128,12 @@ class Layout:
         return attrs
 
 
-def compute_layout(template_source: str) -> Layout:
-    """Lay out ``template_source`` (DOT) with ``dot`` and read back every position."""
+def compute_layout(template_source: str, label_sizes: dict[str, LabelSize] | None = None) -> Layout:
+    """Lay out ``template_source`` (DOT) with ``dot`` and read back every position;
+    ``label_sizes`` is the room its edge labels took, kept for the drawings pinned to it."""
     try:
-        return Layout.from_json(render(template_source, "json"))
+        layout = Layout.from_json(render(template_source, "json"))
     except (KeyError, ValueError) as error:  # ValueError covers malformed JSON
         raise RenderError(f"could not read the Graphviz layout back: {error}") from error
+    layout.label_sizes.update(label_sizes or {})
+    return layout

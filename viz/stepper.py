@@ -32,6 +32,7 @@ from viz.player import inline_svg, player_html
 from viz.render import RenderError, choose_renderer, write_atomically
 from viz.style import (
     DrawOptions,
+    LabelSize,
     format_local,
     format_number,
     format_shape,
@@ -39,7 +40,7 @@ from viz.style import (
     is_small,
     to_dot,
 )
-from viz.trace import Data, Local, Node, Trace, TraceEdge, TraceNode, trace
+from viz.trace import Data, Local, Node, Trace, TraceEdge, TraceNode, fold_constants, trace
 
 #: Stepping through more nodes than this is refused by default: one frame per node and gate.
 MAX_STEP_NODES = 300
@@ -206,6 +207,7 @@ def step(
     chain: bool = False,
     max_nodes: int = MAX_STEP_NODES,
     max_inline: int = 6,
+    constants: str = "fold",
 ) -> Stepper:
     """Step through the computation of ``root``: forward node by node, then backward gate by
     gate, one :class:`Frame` per step.
@@ -216,8 +218,11 @@ def step(
     and the gradients are left alone.
 
     The draw options are those of :func:`viz.draw`. A Tensor root must hold one number (a
-    loss), as for ``backward()`` without a gradient.
+    loss), as for ``backward()`` without a gradient. With ``constants="fold"`` (the default) a
+    number operand is drawn inside its gate and has no forward frame of its own.
     """
+    if constants not in ("fold", "leaves"):
+        raise ValueError(f"constants must be 'fold' or 'leaves', got {constants!r}")
     if not isinstance(root, (Value, Tensor)):
         raise TypeError(f"step() takes a Value or a Tensor, got {type(root).__name__}")
     if grads and isinstance(root, Tensor) and root.size != 1:
@@ -247,7 +252,14 @@ def step(
     full = trace(root) if grads else trace(root, known=())
     ids = {id(node.value): node.id for node in full.nodes}
     inputs = _inputs_of(full)
-    states = [_forward_state(full, inputs, k, options) for k in range(len(order))]
+    # With constants folded into their gates (as viz.draw draws them), a number has no frame.
+    shown = fold_constants(full) if constants == "fold" else full
+    kept = {node.id for node in shown.nodes}
+    forward = [k for k, node in enumerate(full.nodes) if node.id in kept]
+    states = [
+        _forward_state(full, inputs, k, options, position, len(forward))
+        for position, k in enumerate(forward)
+    ]
     sent: dict[tuple[str, int], tuple[Data, Local, Data]] = {}  # grows by one gate per frame
     for j, (backward_step, _) in enumerate(steps):
         gate_id = ids[id(backward_step.gate)]
@@ -257,19 +269,22 @@ def step(
             sent[(gate_id, index)] = (backward_step.upstream, local, down)
         states.append(_backward_state(full, steps, j, gate_id, sent, inputs, options))
 
+    if constants == "fold":
+        states = [fold_constants(state) for state in states]
+        full = shown
+    order = [order[k] for k in forward]
+
     # One layout for every frame: the widest labels (everything known, chain form everywhere)
     # and the longest caption, so nothing in any frame needs more room than it has.
     longest = max((state.caption or "" for state in states), key=len)
     widest = dataclasses.replace(full, caption=longest, highlight=None)
-    widest_options = dataclasses.replace(options, chain=grads)
-    layout = compute_layout(to_dot([widest], widest_options).source)
+    sizes: dict[str, LabelSize] = {}
+    template = to_dot([widest], dataclasses.replace(options, grads=True, chain=True), sizes=sizes)
+    layout = compute_layout(template.source, sizes)
 
     frames = []
     for index, state in enumerate(states):
-        graph = to_dot([state], options, layout=layout)
-        for name, attrs in layout.canvas_nodes().items():
-            graph.node(name, **attrs)
-        source = graph.source
+        source = to_dot([state], options, layout=layout).source
         kind = "forward" if index < len(order) else "backward"
         node = order[index] if kind == "forward" else steps[index - len(order)][0].gate
         frames.append(
@@ -362,9 +377,15 @@ def _is_constant(node: TraceNode) -> bool:
 
 
 def _forward_state(
-    full: Trace, inputs: dict[str, list[TraceNode]], k: int, options: DrawOptions
+    full: Trace,
+    inputs: dict[str, list[TraceNode]],
+    k: int,
+    options: DrawOptions,
+    position: int,
+    frames: int,
 ) -> Trace:
-    """Frame k of the forward pass: nodes 0..k have their values, nothing has a gradient."""
+    """The forward frame where node k is computed (frame ``position`` of ``frames``): nodes
+    0..k have their values, nothing has a gradient."""
     shown = {n.id for n in full.nodes[: k + 1]}
     current = full.nodes[k]
     nodes = tuple(
@@ -386,7 +407,7 @@ def _forward_state(
         what = f"{_formula(current, inputs[current.id], options)} = {value}"
         if current.label:
             what = f"{current.label} = {what}"
-    caption = f"forward {k + 1}/{len(full.nodes)}: {what}"
+    caption = f"forward {position + 1}/{frames}: {what}"
     root = next(n for n in nodes if n.id == full.root.id)
     return Trace(nodes, edges, root, highlight=current.id, caption=caption)
 

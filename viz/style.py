@@ -210,54 +210,158 @@ class _Styler:
             f"= {self.number(downstream)}"
         )
 
-    def edge_label(self, edge: TraceEdge, chain: bool) -> str:
-        lines = [self.forward(edge.data)]
-        if self.options.grads and not edge.needs_grad:
-            lines.append(_font(NOT_NEEDED, UNKNOWN_COLOR))
-        elif self.options.grads:
-            if chain and edge.upstream is not None and edge.downstream is not None:
-                text = self.chain_text(edge.upstream, edge.local, edge.downstream)
-                lines.append(_font(escape(text), GRADIENT_COLOR))
-            else:
-                lines.append(self.gradient(edge.downstream))
-        return _html(*lines)
-
-    def output_label(self, root: TraceNode) -> str:
-        lines = [self.forward(root.data)]
-        if self.options.grads:
-            lines.append(self.gradient(root.grad))
-        return _html(*lines)
+    def gradient_text(self, edge: TraceEdge, chain: bool) -> str:
+        """What goes below an input edge: its gradient, ``upstream × local = downstream``, ``?``
+        before it is known, ``not needed`` for data; nothing in a forward-only drawing."""
+        if not self.options.grads:
+            return ""
+        if not edge.needs_grad:
+            return _font(NOT_NEEDED, UNKNOWN_COLOR)
+        if chain and edge.upstream is not None and edge.downstream is not None:
+            text = self.chain_text(edge.upstream, edge.local, edge.downstream)
+            return _font(escape(text), GRADIENT_COLOR)
+        return self.gradient(edge.downstream)
 
     def fan_in_sum(
         self, node: TraceNode, edges: Sequence[TraceEdge], hidden: int = 0
-    ) -> str | None:
-        """``-3.00 + 4.00 = 1.00`` for a value used more than once (the copy gate adds).
+    ) -> tuple[str, str] | None:
+        """The gradient of a value used more than once (the copy gate adds), and its tooltip.
 
-        While the backward pass is under way the terms not yet sent show as ``?``:
-        ``-3.00 + ?`` is a gradient half accumulated. Uses outside a partial drawing
-        (``hidden``) show as ``…``.
+        ``-3.00 + 4.00 = 1.00``; with more than :data:`MAX_SUM_TERMS` terms only the total,
+        ``Σ = 1.00``, the terms going to the tooltip. While the backward pass is under way the
+        terms not yet sent show as ``?``: ``-3.00 + ?`` is a gradient half accumulated. Uses
+        outside a partial drawing (``hidden``) show as ``…``. ``None`` where there is no sum.
         """
         if not self.options.grads or len(edges) + hidden < 2 or not node.needs_grad:
             return None
         if all(edge.downstream is None for edge in edges):
-            return _font(f"Σ {UNKNOWN}", UNKNOWN_COLOR, 10)
-        if node.shape is not None:  # arrays: one term per line, each array on one line
-            texts = [
-                UNKNOWN if edge.downstream is None else self.number(edge.downstream, True)
-                for edge in edges
-            ] + ["…"] * hidden
-            total = UNKNOWN if node.grad is None else self.number(node.grad, True)
+            return _font(f"Σ {UNKNOWN}", UNKNOWN_COLOR), ""
+        one_line = node.shape is not None  # arrays: each on one line
+        texts = [
+            UNKNOWN if edge.downstream is None else self.number(edge.downstream, one_line)
+            for edge in edges
+        ] + ["…"] * hidden
+        total = UNKNOWN if node.grad is None else self.number(node.grad, one_line)
+        terms = " + ".join(texts)
+        if len(texts) > MAX_SUM_TERMS:
+            return _font(escape(f"Σ = {total}"), GRADIENT_COLOR), f"{terms} = {total}"
+        if node.shape is not None:  # arrays: one term per line
             lines = [texts[0], *(f"+ {text}" for text in texts[1:]), f"= {total}"]
-            return _font(escape("\n".join(lines)), GRADIENT_COLOR, 10)
-        terms = " + ".join(
-            [UNKNOWN if edge.downstream is None else self.number(edge.downstream) for edge in edges]
-            + ["…"] * hidden
-        )
-        total = UNKNOWN if node.grad is None else self.number(node.grad)
-        return _font(escape(f"{terms} = {total}"), GRADIENT_COLOR, 10)
+            return _font(escape("\n".join(lines)), GRADIENT_COLOR), ""
+        return _font(escape(f"{terms} = {total}"), GRADIENT_COLOR), ""
 
+
+#: A value's gradient sum with more terms than this is written ``Σ = total`` (terms in the
+#: tooltip): the sum of a value used eight times is wider than the drawing around it.
+MAX_SUM_TERMS = 3
 
 HIGHLIGHT_FILL = "#fff59d"  # the gate a step-through frame is about
+
+#: Font size of the numbers on edges; the gap (points) between them and their line.
+LABEL_FONT_SIZE = 11
+LABEL_GAP = 3
+
+
+@dataclass(frozen=True)
+class LabelSize:
+    """The room one edge label takes, fixed by the widest drawing of the graph (see
+    :mod:`viz.layout`) so that every drawing of it puts the line in the same place.
+
+    ``rows``: lines of text on each side of the line (the shorter side is padded). ``chars``:
+    the longest line, for the width of each side in a top-to-bottom drawing.
+    """
+
+    rows: int
+    chars: int
+
+
+def _lines(html: str) -> list[str]:
+    return html.split("<br/>") if html else []
+
+
+def _text_length(html: str) -> int:
+    """Characters a line of label markup shows (tags dropped, an entity one character)."""
+    import re
+
+    return len(re.sub(r"&[#\w]+;", "x", re.sub(r"<[^>]*>", "", html)))
+
+
+class _Labels:
+    """Edge labels drawn as the lecture draws them: the value above the line, the gradient
+    below it (left and right of it in a top-to-bottom drawing), both centred on their own edge.
+
+    Graphviz would put an edge's label beside the edge, where it can sit closer to a parallel
+    edge than to its own. So each labelled edge ``a -> b`` is drawn as ``a -> label -> b``:
+    the label is a node, a table of three cells whose middle cell is the line itself; the two
+    halves of the edge meet that cell's ends, so the edge runs straight through its label, and
+    ``dot`` keeps every other edge and node clear of it as of any node.
+    """
+
+    def __init__(
+        self,
+        options: DrawOptions,
+        sizes: dict[str, LabelSize] | None,
+        widths: dict[str, float] | None,
+    ) -> None:
+        self.lr = options.rankdir == "LR"
+        self.pinned = sizes is not None
+        self.sizes: dict[str, LabelSize] = {} if sizes is None else sizes
+        self.widths = widths or {}
+
+    def node(self, name: str, top: str, bottom: str, highlight: bool = False) -> dict[str, str]:
+        """Attributes of the label node ``name`` (``top``, ``bottom``: font markup)."""
+        top_lines, bottom_lines = _lines(top), _lines(bottom)
+        size = self.sizes.get(name) if self.pinned else None
+        if size is None:
+            size = LabelSize(
+                rows=max(len(top_lines), len(bottom_lines), 1),
+                chars=max((_text_length(line) for line in top_lines + bottom_lines), default=1),
+            )
+            if not self.pinned:
+                self.sizes[name] = size
+        pad = "&#160;"
+        top_pad = [pad] * (size.rows - len(top_lines))
+        bottom_pad = [pad] * (size.rows - len(bottom_lines))
+        # left to right, the padding goes away from the line, so the text hugs it
+        top_cell = "<br/>".join(top_pad + top_lines if self.lr else top_lines + top_pad) or pad
+        bottom_cell = "<br/>".join(bottom_lines + bottom_pad) or pad
+        # The line is the cell's fill, centred on the port the edge meets; always 1 point
+        # thick, so a highlighted edge's label is the same size as in every other frame.
+        line_width, line = "1", "black"
+        if self.lr:
+            span = self.widths.get(name)
+            # +2: the edge's halves end a point beyond the label's box; the line meets them
+            fixed = f' width="{round(span) + 2}" fixedsize="true"' if span else ""
+            table = (
+                f'<tr><td cellpadding="{LABEL_GAP}" align="center">{top_cell}</td></tr>'
+                f'<tr><td port="line" height="{line_width}"{fixed} bgcolor="{line}"></td></tr>'
+                f'<tr><td cellpadding="{LABEL_GAP}" align="center">{bottom_cell}</td></tr>'
+            )
+        else:  # both sides as wide as the widest, so the line is at the centre
+            side = int(size.chars * LABEL_FONT_SIZE * 0.62) + 2 * LABEL_GAP
+            span = self.widths.get(name)  # here: the height of the laid-out label
+            fixed = f' height="{round(span) + 2}" fixedsize="true"' if span else ""
+            table = (
+                f'<tr><td cellpadding="{LABEL_GAP}" width="{side}" align="right" balign="right">'
+                f"{top_cell}</td>"
+                f'<td port="line" width="{line_width}"{fixed} bgcolor="{line}"></td>'
+                f'<td cellpadding="{LABEL_GAP}" width="{side}" align="left" balign="left">'
+                f"{bottom_cell}</td></tr>"
+            )
+        label = (
+            f'<<table border="0" cellborder="0" cellspacing="0" cellpadding="0">{table}</table>>'
+        )
+        return {
+            "label": label,
+            "shape": "plaintext",
+            "margin": "0",
+            "fontsize": str(LABEL_FONT_SIZE),
+        }
+
+    def ports(self) -> tuple[str, str]:
+        """Where the two halves of an edge meet its label's line: (head of the first, tail of
+        the second)."""
+        return ("line:w", "line:e") if self.lr else ("line:n", "line:s")
 
 
 def _add_trace(
@@ -265,81 +369,227 @@ def _add_trace(
     trace: Trace,
     styler: _Styler,
     prefix: str,
+    labels: _Labels,
     layout: Layout | None = None,
+    in_cluster: bool = False,
 ) -> None:
     outgoing: dict[str, list[TraceEdge]] = {node.id: [] for node in trace.nodes}
     for edge in trace.edges:
         outgoing[edge.source].append(edge)
+    by_id = {node.id: node for node in trace.nodes}
+    incoming: dict[str, list[TraceEdge]] = {node.id: [] for node in trace.nodes}
+    for edge in trace.edges:
+        incoming[edge.target].append(edge)
+    uses_of = {
+        node.id: len(outgoing[node.id]) + trace.cut_outputs.get(node.id, 0) for node in trace.nodes
+    }
+    into_label, out_of_label = labels.ports()
+    seen: dict[tuple[str, str], int] = {}
+
+    def pinned(name: str) -> dict[str, str]:
+        return layout.node_attrs(name) if layout else {}
+
+    def labelled_edge(
+        tail: str,
+        head: str,
+        label: str,
+        top: str,
+        bottom: str,
+        highlight: bool = False,
+        tooltip: str = "",
+        arrow: bool = True,
+    ) -> None:
+        """``tail -> label -> head``, the label node showing ``top`` above the line and
+        ``bottom`` below it."""
+        attrs = {**labels.node(label, top, bottom, highlight), **pinned(label)}
+        if layout:  # room for the line's 2 extra points (see _Labels.node)
+            key = "width" if labels.lr else "height"
+            attrs[key] = f"{float(attrs[key]) + 3 / 72:.4f}"
+        if tooltip:
+            attrs["tooltip"] = graphviz.escape(tooltip)
+        statements.setdefault(trace.groups.get(group_of[label], ""), []).append((label, attrs))
+        style = {"penwidth": "2"} if highlight else {}
+        first = layout.edge_attrs(tail, label, seen) if layout else {}
+        second = layout.edge_attrs(label, head, seen) if layout else {}
+        pending_edges.append(
+            (
+                tail,
+                label,
+                {
+                    "headport": into_label,
+                    "headclip": "false",
+                    "arrowhead": "none",
+                    **style,
+                    **first,
+                },
+            )
+        )
+        pending_edges.append(
+            (
+                label,
+                head,
+                {
+                    "tailport": out_of_label,
+                    "tailclip": "false",
+                    **({} if arrow else {"arrowhead": "none"}),
+                    # a value's sum to its junction: room for its uses to part before the text
+                    **({"minlen": "2"} if label.endswith("_sum") else {}),
+                    **style,
+                    **second,
+                },
+            )
+        )
 
     statements: dict[str, list[tuple[str, dict[str, str]]]] = {}  # group -> its nodes
+    pending_edges: list[tuple[str, str, dict[str, str]]] = []
+    group_of: dict[str, str] = {}  # label or junction node -> the trace node whose group it joins
+    tails: dict[str, str] = {}  # trace node id -> the DOT node its uses leave from
     for node in trace.nodes:
         name = prefix + node.id
-        attrs: dict[str, str] = layout.node_attrs(name) if layout else {}
+        tails[node.id] = name
+        attrs: dict[str, str] = pinned(name)
         if node.id == trace.highlight:
             attrs.update(style="filled", fillcolor=HIGHLIGHT_FILL, penwidth="2")
         fan_in = styler.fan_in_sum(node, outgoing[node.id], trace.cut_outputs.get(node.id, 0))
+        uses = len(outgoing[node.id]) + trace.cut_outputs.get(node.id, 0)
         if node.is_leaf:
-            if node.shape:  # a Tensor (not 0-d): its name and shape, `W (2, 2)`
-                text = escape(_tensor_title(node, trace.groups.get(node.id, ""), styler))
-            else:
-                text = escape(
-                    _short_label(node, trace.groups.get(node.id, ""))
-                    or styler.number(node.value.data)
+            text = escape(_node_title(node, trace.groups.get(node.id, ""), styler))
+            if fan_in is not None:
+                attrs.update(
+                    label=_html(text, f'<font point-size="{LABEL_FONT_SIZE}">{fan_in[0]}</font>')
                 )
-            attrs.update(label=_html(text, fan_in) if fan_in else _html(text), shape="plaintext")
+                if fan_in[1]:
+                    attrs["tooltip"] = graphviz.escape(f"gradient of {node.label}: {fan_in[1]}")
+            else:
+                attrs["label"] = _html(text)
+            attrs["shape"] = "plaintext"
         else:
             attrs["tooltip"] = graphviz.escape(f"{node.op}: {node.formula}")
-            if fan_in is not None:
-                attrs["xlabel"] = _html(fan_in)
-            elif node.label and node is not trace.root and node.shape is None:
-                # a named intermediate value (q, ...) gets its name beside its gate; the root's
-                # name is already at the end of the output edge
-                attrs["xlabel"] = _html(_font(escape(node.label), "#000000", 11))
             title = ""
             if node.shape is not None:
                 # a Tensor gate: its output's name and shape inside the circle, under the op
-                # (inside, because dot lays nodes out around their labels, not around xlabels)
                 group = "" if node is trace.root else trace.groups.get(node.id, "")
                 title = _tensor_title(node, group, styler, named=node is not trace.root)
             lines = [escape(node.symbol)]
             if title:
                 lines.append(_font(escape(title), "#000000", 11))
             attrs.update(label=_html(*lines), shape="circle")
+            if not any(uses_of[e.source] > 1 for e in incoming[node.id]):
+                # inputs in argument order, so leaves read as the formula is written (w0, x0,
+                # w1, x1); not where an input is shared, which would force a crossing
+                attrs["ordering"] = "in"
         statements.setdefault(trace.groups.get(node.id, ""), []).append((name, attrs))
-    _add_grouped_nodes(graph, statements, prefix)
+        if not node.is_leaf and uses >= 2 and node is not trace.root:
+            # A gate whose value is used more than once: one edge to a junction carries the
+            # value and its summed gradient, then one edge per use carries that use's share.
+            junction, total = f"{name}_copy", f"{name}_sum"
+            group_of[junction] = group_of[total] = node.id
+            statements.setdefault(trace.groups.get(node.id, ""), []).append(
+                (
+                    junction,
+                    {
+                        **pinned(junction),
+                        "shape": "point",
+                        "width": "0.06",
+                        "height": "0.06",
+                        "label": "",
+                    },
+                )
+            )
+            sum_text, tooltip = fan_in if fan_in is not None else ("", "")
+            labelled_edge(
+                name,
+                junction,
+                total,
+                _value_text(node, styler),
+                sum_text,
+                tooltip=tooltip and f"gradient of this value: {tooltip}",
+                arrow=False,
+            )
+            tails[node.id] = junction
 
-    seen: dict[tuple[str, str], int] = {}
-    for edge in trace.edges:
-        tail, head = prefix + edge.source, prefix + edge.target
-        chain = styler.options.chain or edge.target == trace.highlight
-        attrs = layout.edge_attrs(tail, head, seen) if layout else {}
-        graph.edge(tail, head, label=styler.edge_label(edge, chain), **attrs)
+    # Inside a cluster (a sheet of several graphs) dot orders a node's inputs bottom to top,
+    # the reverse of a graph without one, so there the inputs are written in reverse.
+    for edge in reversed(trace.edges) if in_cluster else trace.edges:
+        label = f"{prefix}{edge.source}_{edge.target}_{edge.index}"
+        group_of[label] = edge.target
+        highlight = edge.target == trace.highlight
+        chain = styler.options.chain or highlight
+        source = by_id[edge.source]
+        named_gate = not source.is_leaf and tails[edge.source] == prefix + edge.source
+        top = _value_text(source, styler) if named_gate else styler.forward(edge.data)
+        labelled_edge(
+            tails[edge.source],
+            prefix + edge.target,
+            label,
+            top,
+            styler.gradient_text(edge, chain),
+            highlight=highlight,
+        )
+
+    # The output: an edge out of the root carrying its value and the seed gradient.
+    root = trace.root
+    root_drawn = any(node is root for node in trace.nodes)
+    if root_drawn:
+        out = prefix + "out"
+        out_text = root.label if root.label and not root.is_leaf else ""
+        if root.shape is not None and not root.is_leaf:
+            out_text = _tensor_title(root, "", styler)
+        group_of[out] = group_of[out + "_label"] = ""
+        statements.setdefault("", []).append(
+            (
+                out,
+                {
+                    **pinned(out),
+                    "label": _html(escape(out_text)) if out_text else "",
+                    "shape": "plaintext",
+                },
+            )
+        )
+        bottom = styler.gradient(root.grad) if styler.options.grads else ""
+        labelled_edge(prefix + root.id, out, out + "_label", styler.forward(root.data), bottom)
+
+    if not trace.groups and not trace.cut_inputs and layout is None:
+        # All inputs in the first column, in the order they are written (w0, x0, w1, x1, w2),
+        # as the slides draw them. (Not in grouped drawings: dot cannot rank across boxes.)
+        leaves = [prefix + node.id for node in trace.nodes if node.is_leaf]
+        with graph.subgraph() as first_column:
+            first_column.attr(rank="source")
+            for name in leaves:
+                first_column.node(name)
+    _add_grouped_nodes(graph, statements, prefix, layout)
+    for tail, head, attrs in pending_edges:
+        graph.edge(tail, head, **attrs)
 
     # Where a neighbourhood cuts the graph, stubs say that it goes on.
     stub = {"label": "…", "shape": "plaintext", "fontcolor": UNKNOWN_COLOR}
     for node_id, count in trace.cut_inputs.items():
         for k in range(count):
-            graph.node(f"{prefix}{node_id}_in{k}", **stub)
-            graph.edge(f"{prefix}{node_id}_in{k}", prefix + node_id, style="dashed")
+            name = f"{prefix}{node_id}_in{k}"
+            graph.node(name, **stub, **pinned(name))
+            attrs = layout.edge_attrs(name, prefix + node_id, seen) if layout else {}
+            graph.edge(name, prefix + node_id, style="dashed", **attrs)
     for node_id, count in trace.cut_outputs.items():
         for k in range(count):
-            graph.node(f"{prefix}{node_id}_out{k}", **stub)
-            graph.edge(prefix + node_id, f"{prefix}{node_id}_out{k}", style="dashed")
+            name = f"{prefix}{node_id}_out{k}"
+            graph.node(name, **stub, **pinned(name))
+            attrs = layout.edge_attrs(tails[node_id], name, seen) if layout else {}
+            graph.edge(tails[node_id], name, style="dashed", **attrs)
 
-    # The output: an edge out of the root carrying its value and the seed gradient.
-    root = trace.root
-    if not any(node is root for node in trace.nodes):
-        return
-    out = prefix + "out"
-    out_text = root.label if root.label and not root.is_leaf else ""
-    if root.shape is not None and not root.is_leaf:
-        out_text = _tensor_title(root, "", styler)
-    out_attrs = layout.node_attrs(out) if layout else {}
-    graph.node(
-        out, label=_html(escape(out_text)) if out_text else "", shape="plaintext", **out_attrs
-    )
-    attrs = layout.edge_attrs(prefix + root.id, out, seen) if layout else {}
-    graph.edge(prefix + root.id, out, label=styler.output_label(root), **attrs)
+
+def _value_text(node: TraceNode, styler: _Styler) -> str:
+    """The forward value leaving a gate, with the value's name where it has one: ``q = 3.00``."""
+    value = styler.forward(node.data)
+    if node.label and node.shape is None:
+        return _font(escape(f"{node.label} = "), "#000000") + value
+    return value
+
+
+def _node_title(node: TraceNode, group: str, styler: _Styler) -> str:
+    """What a leaf shows: its name (a Tensor's with its shape), else its value."""
+    if node.shape:  # a Tensor (not 0-d): its name and shape, `W (2, 2)`
+        return _tensor_title(node, group, styler)
+    return _short_label(node, group) or styler.number(node.value.data)
 
 
 def _tensor_title(node: TraceNode, group: str, styler: _Styler, named: bool = True) -> str:
@@ -367,8 +617,10 @@ def _add_grouped_nodes(
     graph: graphviz.Digraph,
     statements: dict[str, list[tuple[str, dict[str, str]]]],
     prefix: str,
+    layout: Layout | None = None,
 ) -> None:
-    """Emit node statements, each group as a labelled box nested by its dotted path."""
+    """Emit node statements, each group as a labelled box nested by its dotted path (where
+    the box is, too, when the drawing is pinned to a layout)."""
     for name, attrs in statements.get("", []):
         graph.node(name, **attrs)
     paths = sorted(group for group in statements if group)
@@ -379,7 +631,10 @@ def _add_grouped_nodes(
     numbers = {path: i for i, path in enumerate(sorted(tree))}
 
     def emit(parent: graphviz.Digraph, path: str) -> None:
-        with parent.subgraph(name=f"cluster_{prefix}{numbers[path]}") as box:
+        name = f"cluster_{prefix}{numbers[path]}"
+        with parent.subgraph(name=name) as box:
+            if layout is not None and name in layout.clusters:
+                box.attr(bb=layout.clusters[name])
             box.attr(
                 label=_html(escape(path.rpartition(".")[2])),
                 color="#bdbdbd",
@@ -411,14 +666,18 @@ def to_dot(
     options: DrawOptions,
     titles: Sequence[str] | None = None,
     layout: Layout | None = None,
+    sizes: dict[str, LabelSize] | None = None,
 ) -> graphviz.Digraph:
     """DOT for one trace, or several side by side (each in a titled cluster).
 
-    With a ``layout`` (one trace only) every node and edge is pinned where that layout put it,
-    so a sequence of frames of the same graph never moves (see :mod:`viz.layout`).
+    With a ``layout`` every node and edge is pinned where that layout put it, so every drawing
+    of the graph (forward only, with gradients, each step-through frame) has the same canvas
+    and nothing moves (see :mod:`viz.layout`). Without one, ``sizes`` (if given) receives the
+    room each edge label takes, for the layout to keep.
     """
     graph = graphviz.Digraph("backprop")
-    graph.attr(rankdir=options.rankdir, fontname="Helvetica", nodesep="0.35", ranksep="0.9")
+    # ordering=in: a gate's inputs in argument order, so leaves read as the formula is written
+    graph.attr(rankdir=options.rankdir, fontname="Helvetica", nodesep="0.12", ranksep="0.22")
     if max((_widest_fan_out(t) for t in traces), default=0) > FAN_OUT_LIMIT:
         # One value feeding dozens of labelled edges makes dot's network simplex crawl
         # (x+x+...+x with 60 terms: 17 s; with these limits 1.3 s). Ordinary graphs keep
@@ -427,21 +686,42 @@ def to_dot(
     graph.attr("node", fontname="Helvetica", fontsize="14", width="0.5", height="0.5")
     graph.attr("edge", fontname="Helvetica", fontsize="11", arrowsize="0.7")
     styler = _Styler(options)
+    if layout is not None:
+        labels = _Labels(options, layout.label_sizes, layout.label_spans(options.rankdir))
+    else:
+        labels = _Labels(options, None, None)
     if len(traces) == 1 and not titles:
         trace = traces[0]
         if trace.caption is not None:
             graph.attr(label=_html(_caption_lines(trace.caption)), labelloc="t", fontsize="14")
         if layout is not None:
             graph.attr(**layout.graph_attrs())
-        _add_trace(graph, trace, styler, prefix="", layout=layout)
-        return graph
+        _add_trace(graph, trace, styler, prefix="", labels=labels, layout=layout)
+    else:
+        if layout is not None:
+            graph.attr(**layout.graph_attrs())
+        # dot stacks clusters bottom to top: written in reverse, the first graph is on top
+        for index, trace in reversed(list(enumerate(traces))):
+            name = f"cluster_{index}"
+            with graph.subgraph(name=name) as cluster:
+                if titles:
+                    cluster.attr(label=_html(escape(titles[index])), fontsize="16", color="#bdbdbd")
+                if layout is not None and name in layout.clusters:
+                    cluster.attr(bb=layout.clusters[name])
+                _add_trace(
+                    cluster,
+                    trace,
+                    styler,
+                    prefix=f"g{index}_",
+                    labels=labels,
+                    layout=layout,
+                    in_cluster=True,
+                )
     if layout is not None:
-        raise ValueError("a pinned layout is for one graph, not a sheet of several")
-    for index, trace in enumerate(traces):
-        with graph.subgraph(name=f"cluster_{index}") as cluster:
-            if titles:
-                cluster.attr(label=_html(escape(titles[index])), fontsize="16", color="#bdbdbd")
-            _add_trace(cluster, trace, styler, prefix=f"g{index}_")
+        for name, attrs in layout.canvas_nodes().items():
+            graph.node(name, **attrs)
+    if sizes is not None and layout is None:
+        sizes.update(labels.sizes)
     return graph
 
 

@@ -17,6 +17,7 @@ an array (multiplied elementwise) or a :class:`~autograd.jacobians.LinearMap`, a
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
@@ -64,6 +65,19 @@ class TraceNode:
     def is_leaf(self) -> bool:
         return self.op == ""
 
+    @property
+    def is_number(self) -> bool:
+        """A number operand (the ``-1`` of ``a * -1``): a leaf holding one number and named by
+        it, as the engine names the constants it makes from Python numbers."""
+        if not self.is_leaf or not self.label:
+            return False
+        try:
+            number = float(self.label)
+        except ValueError:
+            return False
+        data = self.value.data
+        return bool(np.size(data) == 1 and np.all(data == number))
+
 
 @dataclass(frozen=True)
 class TraceEdge:
@@ -109,6 +123,49 @@ class Trace:
     def outgoing(self, node_id: str) -> list[TraceEdge]:
         """Edges leaving ``node_id``: more than one means the value is used more than once."""
         return [edge for edge in self.edges if edge.source == node_id]
+
+
+#: Ops where ``c * x`` reads as ``x * c``: the folded constant is written after the symbol.
+_COMMUTATIVE = frozenset({"add", "mul"})
+
+
+def fold_constants(trace: Trace) -> Trace:
+    """The slides' drawing of number operands: ``a * -1`` as one gate ``* -1`` with one input.
+
+    A number operand (:attr:`TraceNode.is_number`) feeding a two-input gate is folded into the
+    gate's symbol (``* -1``, ``+ 1``, ``2 -``, ``1 /``); its node and edge are dropped, so it
+    carries no gradient label. Every other edge keeps its argument ``index``. A number used
+    where it cannot be folded (a gate whose inputs are both numbers) stays a leaf.
+    """
+    by_id = {node.id: node for node in trace.nodes}
+    inputs: dict[str, list[TraceEdge]] = {}
+    for edge in trace.edges:
+        inputs.setdefault(edge.target, []).append(edge)
+    dropped_edges: set[tuple[str, int]] = set()
+    symbols: dict[str, str] = {}
+    for target, edges in inputs.items():
+        numbers = [e for e in edges if by_id[e.source].is_number]
+        if len(edges) != 2 or len(numbers) != 1:
+            continue
+        (edge,) = numbers
+        gate, text = by_id[target], by_id[edge.source].label
+        if edge.index == 1 or gate.op in _COMMUTATIVE:
+            symbols[target] = f"{gate.symbol} {text}"
+        else:
+            symbols[target] = f"{text} {gate.symbol}"
+        dropped_edges.add((target, edge.index))
+    if not symbols:
+        return trace
+    kept_edges = tuple(e for e in trace.edges if (e.target, e.index) not in dropped_edges)
+    still_used = {e.source for e in kept_edges}
+    nodes = tuple(
+        dataclasses.replace(node, symbol=symbols.get(node.id, node.symbol))
+        for node in trace.nodes
+        if not (node.is_number and node.id not in still_used and node is not trace.root)
+    )
+    # (a neighbourhood may leave the root out of the drawing)
+    root = next((node for node in nodes if node.id == trace.root.id), trace.root)
+    return dataclasses.replace(trace, nodes=nodes, edges=kept_edges, root=root)
 
 
 def gradients_computed(root: Node) -> bool:
