@@ -22,7 +22,8 @@ Inputs = Sequence[Value | float]
 def _as_values(x: Inputs, expected: int, who: str) -> list[Value]:
     if isinstance(x, (Value, int, float)):
         raise TypeError(f"{who} takes a list of {expected} inputs, got a single number")
-    values = [v if isinstance(v, Value) else Value(v) for v in x]
+    # raw numbers are the inputs: named x0, x1, ... so a drawing shows them by name
+    values = [v if isinstance(v, Value) else Value(v, f"x{i}") for i, v in enumerate(x)]
     if len(values) != expected:
         raise ValueError(f"{who} expects {expected} inputs, got {len(values)}")
     return values

@@ -18,6 +18,7 @@ DOT text nor inject markup into the SVG.
 
 from __future__ import annotations
 
+import re
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -281,8 +282,6 @@ def _lines(html: str) -> list[str]:
 
 def _text_length(html: str) -> int:
     """Characters a line of label markup shows (tags dropped, an entity one character)."""
-    import re
-
     return len(re.sub(r"&[#\w]+;", "x", re.sub(r"<[^>]*>", "", html)))
 
 
@@ -407,7 +406,8 @@ def _add_trace(
             attrs[key] = f"{float(attrs[key]) + 3 / 72:.4f}"
         if tooltip:
             attrs["tooltip"] = graphviz.escape(tooltip)
-        statements.setdefault(trace.groups.get(group_of[label], ""), []).append((label, attrs))
+        group = trace.groups.get(group_of[label], "") if group_of[label] else ""
+        statements.setdefault(group, []).append((label, attrs))
         style = {"penwidth": "2"} if highlight else {}
         first = layout.edge_attrs(tail, label, seen) if layout else {}
         second = layout.edge_attrs(label, head, seen) if layout else {}
@@ -419,6 +419,7 @@ def _add_trace(
                     "headport": into_label,
                     "headclip": "false",
                     "arrowhead": "none",
+                    **({"minlen": "2"} if group_of[label] == "" and trace.groups else {}),
                     **style,
                     **first,
                 },
@@ -512,7 +513,13 @@ def _add_trace(
     # the reverse of a graph without one, so there the inputs are written in reverse.
     for edge in reversed(trace.edges) if in_cluster else trace.edges:
         label = f"{prefix}{edge.source}_{edge.target}_{edge.index}"
-        group_of[label] = edge.target
+        # An edge between two boxes (one layer's output into the next layer's neuron) has its
+        # label outside both, one rank further on, so the next box starts after this one ends.
+        # (An input outside every box feeds the box's gate through a label inside the box.)
+        crossing = edge.source in trace.groups and trace.groups[edge.source] != trace.groups.get(
+            edge.target, ""
+        )
+        group_of[label] = "" if crossing else edge.target
         highlight = edge.target == trace.highlight
         chain = styler.options.chain or highlight
         source = by_id[edge.source]
@@ -549,10 +556,13 @@ def _add_trace(
         bottom = styler.gradient(root.grad) if styler.options.grads else ""
         labelled_edge(prefix + root.id, out, out + "_label", styler.forward(root.data), bottom)
 
-    if not trace.groups and not trace.cut_inputs and layout is None:
+    if not trace.cut_inputs and layout is None:
         # All inputs in the first column, in the order they are written (w0, x0, w1, x1, w2),
-        # as the slides draw them. (Not in grouped drawings: dot cannot rank across boxes.)
-        leaves = [prefix + node.id for node in trace.nodes if node.is_leaf]
+        # as the slides draw them. (Not those in boxes: dot cannot rank across boxes; in an
+        # MLP they are the parameters, drawn beside their gates.)
+        leaves = [
+            prefix + node.id for node in trace.nodes if node.is_leaf and node.id not in trace.groups
+        ]
         with graph.subgraph() as first_column:
             first_column.attr(rank="source")
             for name in leaves:
@@ -613,6 +623,11 @@ def _short_label(node: TraceNode, group: str) -> str:
     return node.label
 
 
+def _natural(text: str) -> list[Any]:
+    """A sort key that orders the numbers in names by value: neuron2 before neuron10."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
+
+
 def _add_grouped_nodes(
     graph: graphviz.Digraph,
     statements: dict[str, list[tuple[str, dict[str, str]]]],
@@ -643,11 +658,18 @@ def _add_grouped_nodes(
             )
             for name, attrs in statements.get(path, []):
                 box.node(name, **attrs)
-            for child in sorted(tree):
-                if child.rpartition(".")[0] == path:
-                    emit(box, child)
+            for child in boxes_in(path):
+                emit(box, child)
 
-    for top in sorted(path for path in tree if "." not in path):
+    def boxes_in(parent: str) -> list[str]:
+        """The boxes directly inside ``parent`` in natural order (neuron2 before neuron10),
+        written in reverse: dot stacks sibling boxes bottom to top, so neuron0 ends on top."""
+        children = [p for p in tree if "." in p and p.rpartition(".")[0] == parent]
+        if not parent:
+            children = [p for p in tree if "." not in p]
+        return sorted(children, key=_natural, reverse=True)
+
+    for top in boxes_in(""):
         emit(graph, top)
 
 
