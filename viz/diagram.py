@@ -8,10 +8,18 @@ from pathlib import Path
 from typing import Any
 
 from autograd import Tensor, Value
+from viz.collapse import collapse as collapse_groups
 from viz.focus import Grouping, with_groups
 from viz.focus import around as focus_around
 from viz.layout import compute_layout
-from viz.render import RenderError, format_for, render, write_atomically
+from viz.render import (
+    RenderError,
+    check_png_size,
+    format_for,
+    png_dpi,
+    render,
+    write_atomically,
+)
 from viz.style import DrawOptions, LabelSize, to_dot
 from viz.trace import Node, Trace, fold_constants, trace
 
@@ -25,8 +33,9 @@ class Diagram:
     Attributes:
         source: the DOT text (deterministic: the same graph gives the same text).
 
-    In Jupyter it displays itself as SVG. ``save(path)`` writes ``.svg``, ``.png`` or ``.dot``
-    always, and ``.pdf`` where the system Graphviz is installed.
+    In Jupyter it displays itself as SVG. ``save(path)`` writes ``.svg``, ``.png``, ``.pdf`` or
+    ``.dot``, with or without a system Graphviz; ``save("fig.png", scale=3)`` (or ``dpi=288``)
+    makes a PNG sharp enough for a projector.
     """
 
     def __init__(self, source: str, error: RenderError | None = None) -> None:
@@ -42,19 +51,34 @@ class Diagram:
             self._svg = render(self.source, "svg").decode("utf-8")
         return self._svg
 
-    def save(self, path: str | Path) -> Path:
+    def save(
+        self, path: str | Path, *, scale: float | None = None, dpi: float | None = None
+    ) -> Path:
         """Write the diagram to ``path``; the suffix picks the format. Returns the path.
 
-        The file is written atomically: after an error there is no partial file.
+        For a ``.png``, ``scale`` multiplies the default 96 dpi (``scale=3`` for slides), or
+        ``dpi`` sets the resolution directly; give one, not both. They are refused for ``.svg``,
+        ``.pdf`` and ``.dot``, which are not made of pixels, and outside 12 to 1200 dpi or past
+        100 megapixels (``ValueError``, saying what to pass). The file is written atomically:
+        after an error there is no partial file.
         """
         target = Path(path)
-        write_atomically(target, self.file_bytes(format_for(target)))
+        write_atomically(target, self.file_bytes(format_for(target), scale=scale, dpi=dpi))
         return target
 
-    def file_bytes(self, fmt: str) -> bytes:
+    def file_bytes(
+        self, fmt: str, *, scale: float | None = None, dpi: float | None = None
+    ) -> bytes:
         """The content of a ``fmt`` file (``"svg"``, ``"png"``, ``"pdf"``, ``"dot"``); SVG is
-        rendered once and cached."""
-        return self.svg().encode("utf-8") if fmt == "svg" else render(self.source, fmt)
+        rendered once and cached. ``scale`` or ``dpi`` set a PNG's resolution, as in
+        :meth:`save`; they are checked (size included) before anything is rendered at it."""
+        resolution = png_dpi(fmt, scale, dpi)
+        if fmt == "svg":
+            return self.svg().encode("utf-8")
+        if resolution is None:
+            return render(self.source, fmt)
+        check_png_size(self.svg(), resolution)
+        return render(self.source, fmt, dpi=resolution)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         try:
@@ -81,6 +105,7 @@ def draw(
     max_nodes: int = MAX_NODES,
     max_inline: int = 6,
     constants: str = "fold",
+    collapse: str | None = None,
 ) -> Diagram:
     """Draw the graph below ``root`` in the lecture style.
 
@@ -109,6 +134,10 @@ def draw(
         constants: ``"fold"`` (the default) draws a number operand inside its gate, as the
             slides do (``* -1``, ``+ 1``: one gate, one input, no gradient for the number);
             ``"leaves"`` draws it as an input of its own, with its edge and gradient.
+        collapse: ``"neuron"`` or ``"layer"`` draws each neuron (or layer) of a network whose
+            parameters are named ``layer1.neuron0.w0`` as one box, with the layer's matrix
+            form; every value and gradient at a box's boundary is kept (see
+            :mod:`viz.collapse`).
     """
     if constants not in ("fold", "leaves"):
         raise ValueError(f"constants must be 'fold' or 'leaves', got {constants!r}")
@@ -125,6 +154,8 @@ def draw(
     traces = []
     for r in roots:
         traced = trace(r)
+        if collapse is not None:
+            traced = collapse_groups(traced, collapse)
         if group is not None:
             traced = with_groups(traced, group)
         if around is not None:

@@ -4,8 +4,10 @@ An MLP's scalar graph has thousands of gates. Two ways to look at it:
 
 * **Groups**: nodes are boxed by a dotted name, so ``layer1.neuron0.w1`` sits in the box
   ``neuron0`` inside the box ``layer1``. With ``group="label"`` a labelled node's group is its
-  label up to the last dot. A gate with no label joins a group through its inputs, preferring
-  an input that is a leaf: the parameters name the neuron (``w * x`` belongs with ``w``).
+  label up to the last dot. A gate with no label joins a group through its inputs: the group
+  of a parameter among them (``w * x`` belongs with ``w``), or the group all its inputs come
+  from (a neuron's running sum and activation); a loss comparing the output with a target
+  belongs to no neuron.
   Any function ``node -> group or None`` can be given instead (a node is a Value or a Tensor).
 * **Neighbourhood**: only the nodes within ``radius`` edges of a chosen node (in either
   direction); inputs and uses that fall outside show as ``…`` stubs, so it is clear the graph
@@ -48,10 +50,17 @@ def with_groups(trace: Trace, group: str | Grouping) -> Trace:
                 raise TypeError(f"the group function returned {type(own).__name__}, not str")
             groups[node.id] = own
             continue
-        grouped_inputs = [i for i in inputs[node.id] if i in groups]
-        preferred = [i for i in grouped_inputs if i in leaves] or grouped_inputs
-        if preferred and not node.is_leaf:
-            groups[node.id] = groups[preferred[0]]
+        if node.is_leaf:
+            continue
+        grouped_leaves = [i for i in inputs[node.id] if i in groups and i in leaves]
+        if grouped_leaves:  # w * x belongs with w
+            groups[node.id] = groups[grouped_leaves[0]]
+            continue
+        # otherwise only a gate whose inputs all come from one group (a neuron's running
+        # sum, its activation) joins it; a loss (prediction - target) stays outside
+        joined = {groups.get(i) for i in inputs[node.id]}
+        if len(joined) == 1 and None not in joined:
+            (groups[node.id],) = joined  # type: ignore[assignment]
     return dataclasses.replace(trace, groups=groups)
 
 

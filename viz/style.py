@@ -464,6 +464,18 @@ def _add_trace(
             else:
                 attrs["label"] = _html(text)
             attrs["shape"] = "plaintext"
+        elif node.op == "collapsed":  # a whole neuron or layer (viz.collapse)
+            box_name, *formulas = node.symbol.split("\n")
+            lines = [
+                f"<b>{escape(box_name)}</b>",
+                *(_font(escape(f), "#000000", 11) for f in formulas),
+            ]
+            attrs.update(label=_html(*lines), shape="box", style="rounded", margin="0.12,0.06")
+            attrs["tooltip"] = graphviz.escape(node.formula)
+            if node.id == trace.highlight:
+                attrs["style"] = "rounded,filled"
+            if not any(uses_of[e.source] > 1 for e in incoming[node.id]):
+                attrs["ordering"] = "in"  # layer2's inputs as neuron0, neuron1, ...
         else:
             attrs["tooltip"] = graphviz.escape(f"{node.op}: {node.formula}")
             title = ""
@@ -480,7 +492,7 @@ def _add_trace(
                 # w1, x1); not where an input is shared, which would force a crossing
                 attrs["ordering"] = "in"
         statements.setdefault(trace.groups.get(node.id, ""), []).append((name, attrs))
-        if not node.is_leaf and uses >= 2 and node is not trace.root:
+        if not node.is_leaf and uses >= 2 and node is not trace.root and node.outputs == 1:
             # A gate whose value is used more than once: one edge to a junction carries the
             # value and its summed gradient, then one edge per use carries that use's share.
             junction, total = f"{name}_copy", f"{name}_sum"
@@ -523,7 +535,11 @@ def _add_trace(
         highlight = edge.target == trace.highlight
         chain = styler.options.chain or highlight
         source = by_id[edge.source]
-        named_gate = not source.is_leaf and tails[edge.source] == prefix + edge.source
+        named_gate = (
+            not source.is_leaf
+            and source.op != "collapsed"  # a box is named inside it; its outputs differ
+            and tails[edge.source] == prefix + edge.source
+        )
         top = _value_text(source, styler) if named_gate else styler.forward(edge.data)
         labelled_edge(
             tails[edge.source],
@@ -540,6 +556,8 @@ def _add_trace(
     if root_drawn:
         out = prefix + "out"
         out_text = root.label if root.label and not root.is_leaf else ""
+        if root.op == "collapsed":
+            out_text = ""  # the box says what it is
         if root.shape is not None and not root.is_leaf:
             out_text = _tensor_title(root, "", styler)
         group_of[out] = group_of[out + "_label"] = ""

@@ -60,6 +60,8 @@ class TraceNode:
     shape: tuple[int, ...] | None = None
     dtype: str = ""
     needs_grad: bool = True
+    #: For a collapsed neuron or layer (see :mod:`viz.collapse`): how many values leave it.
+    outputs: int = 1
 
     @property
     def is_leaf(self) -> bool:
