@@ -24,7 +24,7 @@ def network() -> tuple[MLP, Value]:
 
 @pytest.mark.parametrize("level", ["neuron", "layer"])
 def test_boundary_numbers_are_the_full_graphs(level: str) -> None:
-    model, out = network()
+    _, out = network()
     full = viz.trace(out)
     collapsed = collapse(full, level)
     boxes = [n for n in collapsed.nodes if n.op == "collapsed"]
