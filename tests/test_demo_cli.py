@@ -91,9 +91,15 @@ def test_chain_and_precision(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 
 
 @pytest.mark.parametrize("formats", [["pdf"], ["svg", "pdf"], ["dot", "png", "pdf"]])
-def test_pdf_without_system_dot_fails_cleanly(
-    no_dot: None, tmp_path: Path, capsys: pytest.CaptureFixture[str], formats: list[str]
+def test_pdf_without_system_dot_or_converter_fails_cleanly(
+    no_dot: None,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    formats: list[str],
 ) -> None:
+    # PDF without the system dot is converted from SVG by Python packages: say they are missing
+    monkeypatch.setattr(render_module, "missing_pdf_libraries", lambda: ["svglib"])
     out = tmp_path / "figures"
     assert main(["demo", "--out", str(out), "--format", *formats]) == 2
     captured = capsys.readouterr()
@@ -103,6 +109,7 @@ def test_pdf_without_system_dot_fails_cleanly(
     assert err.startswith("error: ")
     assert "Graphviz" in err
     assert "apt-get" in err
+    assert "pip install svglib" in err
     assert list(tmp_path.rglob("*")) == []  # no partial figures, no temporary files
 
 

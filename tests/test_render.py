@@ -135,10 +135,10 @@ def test_graphviz_failure_is_a_render_error(renderer: str, source: str) -> None:
 
 
 @requires_bundled
-def test_bundled_makes_png_but_not_pdf(xyz: viz.Diagram) -> None:
+def test_bundled_makes_png_and_pdf(xyz: viz.Diagram) -> None:
     assert viz.render(xyz.source, "png", "bundled").startswith(b"\x89PNG\r\n\x1a\n")
-    with pytest.raises(viz.RenderError, match="SVG and PNG only"):
-        viz.render(xyz.source, "pdf", "bundled")
+    # PDF: the bundled SVG converted by svglib/reportlab (checked in detail in test_export.py)
+    assert viz.render(xyz.source, "pdf", "bundled").startswith(b"%PDF")
 
 
 def test_asking_for_a_missing_system_dot(no_dot: None, xyz: viz.Diagram) -> None:
@@ -200,15 +200,26 @@ def test_png_without_dot_uses_the_bundled_renderer(
     assert files_in(tmp_path) == ["fig.png"]
 
 
+@requires_bundled
 @pytest.mark.parametrize("suffix", [".pdf", ".PDF"])
-def test_pdf_without_dot_says_what_to_install(
+def test_pdf_without_dot_comes_from_the_bundled_svg(
     no_dot: None, tmp_path: Path, xyz: viz.Diagram, suffix: str
 ) -> None:
+    path = viz.Diagram(xyz.source).save(tmp_path / f"fig{suffix}")
+    assert path.read_bytes().startswith(b"%PDF")
+    assert files_in(tmp_path) == [f"fig{suffix}"]
+
+
+@pytest.mark.parametrize("suffix", [".pdf", ".PDF"])
+def test_pdf_without_dot_or_converter_says_what_to_install(
+    no_dot: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, xyz: viz.Diagram, suffix: str
+) -> None:
+    monkeypatch.setattr(render_module, "missing_pdf_libraries", lambda: ["svglib", "reportlab"])
     target = tmp_path / "out" / f"fig{suffix}"
     with pytest.raises(viz.RenderError) as caught:
         viz.Diagram(xyz.source).save(target)
     message = str(caught.value)
-    for hint in ("apt-get", "brew", "conda", ".svg"):
+    for hint in ("pip install svglib reportlab", "apt-get", "brew", "conda", ".svg"):
         assert hint in message
     assert files_in(tmp_path) == []  # no file, no temporary file, not even the folder
 

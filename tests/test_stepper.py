@@ -559,7 +559,7 @@ def test_save_frames_writes_numbered_svgs_and_pdf_pages(
         assert (tmp_path / "frames" / f"{name}.pdf").read_bytes().startswith(b"%PDF")
 
 
-def test_save_frames_without_system_dot_writes_svg_only(
+def test_save_frames_without_system_dot_writes_svgs_and_converted_pdfs(
     copy_steps: viz.Stepper, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if render_module.bundled_program() is None:
@@ -567,11 +567,20 @@ def test_save_frames_without_system_dot_writes_svg_only(
     monkeypatch.setattr(render_module, "system_dot", lambda: None)
     monkeypatch.delenv(render_module.ENV_VAR, raising=False)
     steps = viz.step(lectures.copy_gate())  # laid out and rendered by the bundled renderer
-    written = steps.save_frames(tmp_path)
-    assert frame_files(tmp_path) == [f"frame_{k:03d}.svg" for k in range(1, 10)]
-    assert [p.name for p in written] == frame_files(tmp_path)
-    assert "-3.00 + 4.00 = 1.00" in svg_texts((tmp_path / "frame_009.svg").read_text("utf-8"))
-    # PDF asked for explicitly: a clear error, and nothing written
+    written = steps.save_frames(tmp_path / "both")
+    names = [f"frame_{k:03d}" for k in range(1, 10)]
+    expected = sorted([f"{n}.svg" for n in names] + [f"{n}.pdf" for n in names])
+    assert frame_files(tmp_path / "both") == expected  # the PDFs converted from the SVGs
+    assert sorted(p.name for p in written) == expected
+    last = tmp_path / "both" / "frame_009"
+    assert "-3.00 + 4.00 = 1.00" in svg_texts(last.with_suffix(".svg").read_text("utf-8"))
+    assert last.with_suffix(".pdf").read_bytes().startswith(b"%PDF")
+    # without the converter's packages either: SVG only by default...
+    monkeypatch.setattr(render_module, "missing_pdf_libraries", lambda: ["svglib"])
+    written = steps.save_frames(tmp_path / "svg")
+    assert frame_files(tmp_path / "svg") == [f"{n}.svg" for n in names]
+    assert [p.name for p in written] == frame_files(tmp_path / "svg")
+    # ...and PDF asked for explicitly: a clear error, and nothing written
     with pytest.raises(viz.RenderError, match="PDF"):
         steps.save_frames(tmp_path / "pdf", formats=["svg", "pdf"])
     assert not (tmp_path / "pdf").exists()
