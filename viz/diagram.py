@@ -20,7 +20,7 @@ from viz.render import (
     render,
     write_atomically,
 )
-from viz.style import DrawOptions, LabelSize, to_dot
+from viz.style import DrawOptions, LabelSize, figure_needs_scientific, to_dot
 from viz.trace import Node, Trace, fold_constants, trace
 
 #: Graphs larger than this are refused by default: unreadable, and slow for Graphviz to lay out.
@@ -104,6 +104,8 @@ def draw(
     radius: int = 2,
     max_nodes: int = MAX_NODES,
     max_inline: int = 6,
+    palette: str = "lecture",
+    magnitude: bool = False,
     constants: str = "fold",
     collapse: str | None = None,
 ) -> Diagram:
@@ -131,6 +133,10 @@ def draw(
         radius: how far from ``around`` to draw.
         max_nodes: refuse drawings with more nodes than this (default 2000).
         max_inline: Tensor graphs: write out arrays of at most this many elements (default 6).
+        palette: ``"lecture"`` (green values, red gradients), ``"colorblind"`` (blue and
+            vermillion, safe for red-green colour blindness) or ``"grey"`` (for printing).
+        magnitude: edges as thick as their gradients are large (dashed where negative),
+            saturated sigmoid/tanh gates and dead ReLUs marked, and a legend.
         constants: ``"fold"`` (the default) draws a number operand inside its gate, as the
             slides do (``* -1``, ``+ 1``: one gate, one input, no gradient for the number);
             ``"leaves"`` draws it as an input of its own, with its edge and gradient.
@@ -149,7 +155,13 @@ def draw(
     if titles is not None and len(titles) != len(roots):
         raise ValueError(f"got {len(titles)} titles for {len(roots)} graphs")
     options = DrawOptions(
-        grads=grads, rankdir=rankdir, precision=precision, chain=chain, max_inline=max_inline
+        grads=grads,
+        rankdir=rankdir,
+        precision=precision,
+        chain=chain,
+        max_inline=max_inline,
+        palette=palette,
+        magnitude=magnitude,
     )
     traces = []
     for r in roots:
@@ -187,6 +199,8 @@ def pinned_dot(
     in ``upstream × local = downstream`` form, and ``caption`` on top), so that every drawing
     of one graph, forward only or with gradients, has the same canvas and node positions."""
     widest = [dataclasses.replace(t, highlight=None, caption=caption) for t in traces]
+    if figure_needs_scientific(widest, options):
+        options = dataclasses.replace(options, scientific=True)  # one format for the figure
     sizes: dict[str, LabelSize] = {}
     template = to_dot(
         widest, dataclasses.replace(options, grads=True, chain=True), titles, sizes=sizes

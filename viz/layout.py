@@ -30,6 +30,8 @@ class Layout:
     edges: dict[tuple[str, str, int], dict[str, str]]
     #: Where the drawing ends below a top graph label (the caption), or None without one.
     drawing_top: float | None = None
+    #: Where the drawing ends above a bottom graph label (a legend), or None without one.
+    drawing_bottom: float | None = None
     #: Each cluster's (box's) bounding box, by cluster name.
     clusters: dict[str, str] = field(default_factory=dict)
     #: The room each edge label took in the laid-out drawing (see :class:`viz.style.LabelSize`).
@@ -62,10 +64,20 @@ class Layout:
                 attrs["lp"] = edge["lp"]
             edges[(pair[0], pair[1], index)] = attrs
         drawing_top = None
+        drawing_bottom = None
         if "lp" in graph and "lheight" in graph:  # lheight in inches, positions in points
-            drawing_top = float(graph["lp"].split(",")[1]) - float(graph["lheight"]) * 72 / 2
+            label_y, half = float(graph["lp"].split(",")[1]), float(graph["lheight"]) * 72 / 2
+            if graph.get("labelloc", "b") == "t":  # a caption
+                drawing_top = label_y - half
+            else:  # a legend
+                drawing_bottom = label_y + half
         return cls(
-            bb=graph["bb"], nodes=nodes, edges=edges, drawing_top=drawing_top, clusters=clusters
+            bb=graph["bb"],
+            nodes=nodes,
+            edges=edges,
+            drawing_top=drawing_top,
+            drawing_bottom=drawing_bottom,
+            clusters=clusters,
         )
 
     def label_spans(self, rankdir: str) -> dict[str, float]:
@@ -104,6 +116,7 @@ class Layout:
         """
         x1, y1, x2, y2 = (float(v) for v in self.bb.split(","))
         top = y2 if self.drawing_top is None else self.drawing_top
+        y1 = y1 if self.drawing_bottom is None else self.drawing_bottom
         invisible = {"label": "", "shape": "point", "style": "invis", "fixedsize": "true"}
         return {
             "_canvas_ll": {**invisible, "width": "0", "height": "0", "pos": f"{x1:.2f},{y1:.2f}"},

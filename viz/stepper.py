@@ -33,6 +33,7 @@ from viz.render import RenderError, choose_renderer, write_atomically
 from viz.style import (
     DrawOptions,
     LabelSize,
+    figure_needs_scientific,
     format_local,
     format_number,
     format_shape,
@@ -278,6 +279,8 @@ def step(
     # and the longest caption, so nothing in any frame needs more room than it has.
     longest = max((state.caption or "" for state in states), key=len)
     widest = dataclasses.replace(full, caption=longest, highlight=None)
+    if figure_needs_scientific([widest], options):
+        options = dataclasses.replace(options, scientific=True)  # one format for all frames
     sizes: dict[str, LabelSize] = {}
     template = to_dot([widest], dataclasses.replace(options, grads=True, chain=True), sizes=sizes)
     layout = compute_layout(template.source, sizes)

@@ -35,6 +35,26 @@ from viz.trace import Data, Local, Trace, TraceEdge, TraceNode
 FORWARD_COLOR = "#2e7d32"  # green: forward values
 GRADIENT_COLOR = "#c62828"  # red: gradients
 UNKNOWN_COLOR = "#9e9e9e"  # grey: a gradient not computed yet
+
+
+@dataclass(frozen=True)
+class Palette:
+    """The colours of forward values, gradients and not-yet-known numbers. Position (value
+    above the line, gradient below) carries the distinction on its own; colour repeats it."""
+
+    forward: str
+    gradient: str
+    unknown: str = UNKNOWN_COLOR
+
+
+PALETTES = {
+    # the lectures' green and red (the pair a red-green colour-blind reader cannot tell apart)
+    "lecture": Palette(FORWARD_COLOR, GRADIENT_COLOR),
+    # Okabe and Ito's blue and vermillion, distinct in every common colour-vision deficiency
+    "colorblind": Palette("#0072b2", "#d55e00"),
+    # for printing in black and white: values near-black, gradients a dark grey
+    "grey": Palette("#1a1a1a", "#595959", "#a6a6a6"),
+}
 UNKNOWN = "?"
 NOT_NEEDED = "not needed"  # the gradient of a Tensor made with requires_grad=False
 
@@ -50,6 +70,14 @@ class DrawOptions:
         chain: write each input edge's gradient as ``upstream x local = downstream``.
         max_inline: Tensor graphs only: arrays of at most this many elements are written out,
             larger ones shown by their shape alone.
+        palette: ``"lecture"`` (green and red), ``"colorblind"`` (blue and vermillion) or
+            ``"grey"`` (for printing); see :data:`PALETTES`.
+        magnitude: draw each edge as thick as its gradient is large (dashed where the
+            gradient is negative), mark saturated sigmoid/tanh gates and dead ReLUs, and add a
+            legend saying so. Survives grey-scale printing.
+        scientific: every number in scientific notation. ``viz.draw`` sets it when some
+            number of the figure would otherwise need it (:func:`figure_needs_scientific`),
+            so that one figure has one number format.
     """
 
     grads: bool = True
@@ -57,8 +85,14 @@ class DrawOptions:
     precision: int = 2
     chain: bool = False
     max_inline: int = 6
+    palette: str = "lecture"
+    magnitude: bool = False
+    scientific: bool = False
 
     def __post_init__(self) -> None:
+        if self.palette not in PALETTES:
+            known = ", ".join(repr(p) for p in PALETTES)
+            raise ValueError(f"palette must be one of {known}, got {self.palette!r}")
         if self.rankdir not in ("LR", "TB"):
             raise ValueError(f"rankdir must be 'LR' or 'TB', got {self.rankdir!r}")
         if not (isinstance(self.precision, int) and 0 <= self.precision <= 12):
@@ -67,12 +101,21 @@ class DrawOptions:
             raise ValueError(f"max_inline must be an int 0 or more, got {self.max_inline!r}")
 
 
-def format_number(x: float, precision: int) -> str:
-    """Fixed-point with ``precision`` decimals; scientific where that would hide the value
-    (|x| >= 1e5, or a non-zero x that would round to 0). Never prints ``-0``."""
+def needs_scientific(x: float, precision: int) -> bool:
+    """Whether fixed-point with ``precision`` decimals would hide ``x``: |x| >= 1e5, or a
+    non-zero x that would round to 0 (judged on the rounded text: 0.5 rounds, half to even,
+    to "0", 99999.999 to "100000.00")."""
     text = f"{x:.{precision}f}"
-    # judged on the rounded text: 0.5 rounds (half to even) to "0", 99999.999 to "100000.00"
-    if x != 0 and (float(text) == 0.0 or abs(float(text)) >= 1e5):
+    return x != 0 and (float(text) == 0.0 or abs(float(text)) >= 1e5)
+
+
+def format_number(x: float, precision: int, scientific: bool = False) -> str:
+    """Fixed-point with ``precision`` decimals; scientific where that would hide the value
+    (see :func:`needs_scientific`), or everywhere with ``scientific``. Never prints ``-0``."""
+    if scientific and x != 0:
+        return f"{x:.{max(precision, 1)}e}"
+    text = f"{x:.{precision}f}"
+    if needs_scientific(x, precision):
         return f"{x:.{max(precision, 1)}e}"
     if float(text) == 0.0:
         text = text.lstrip("-")
@@ -93,19 +136,21 @@ def format_shape(shape: tuple[int, ...], dtype: str = "float64") -> str:
     return text if dtype == "float64" else f"{text} {dtype}"
 
 
-def format_value(x: Data, precision: int, max_inline: int = 6, one_line: bool = False) -> str:
+def format_value(
+    x: Data, precision: int, max_inline: int = 6, one_line: bool = False, scientific: bool = False
+) -> str:
     """A forward value or gradient as text: a number as :func:`format_number` writes it; an
     array of at most ``max_inline`` elements written out (``[0.22, 0.26]``; a matrix one row
     per line unless ``one_line``); a larger array by its shape alone (``(64, 128)``). A 0-d
     array is a number, always written out."""
     if not isinstance(x, np.ndarray):
-        return format_number(x, precision)
+        return format_number(x, precision, scientific)
     if not is_small(x, max_inline):
         return format_shape(x.shape, str(x.dtype))
 
     def nested(a: Any, depth: int) -> str:
         if depth == x.ndim:
-            return format_number(float(a), precision)
+            return format_number(float(a), precision, scientific)
         separator = ", " if depth + 1 == x.ndim or one_line else ",\n" + " " * (depth + 1)
         return "[" + separator.join(nested(item, depth + 1) for item in a) + "]"
 
@@ -181,22 +226,39 @@ def _html(*lines: str) -> str:
 class _Styler:
     def __init__(self, options: DrawOptions) -> None:
         self.options = options
+        self.palette = PALETTES[options.palette]
+
+    #: The largest gradient in the figure (``magnitude=True``), set by :func:`to_dot`.
+    largest: float = 0.0
+
+    def thickness(self, gradient: Data | None) -> tuple[int, bool]:
+        """(line thickness in points, whether the gradient is negative) for an edge: 1 point
+        without ``magnitude`` or a known gradient, else 1 to MAX_LINE_THICKNESS in proportion
+        to |gradient| (an array's largest element) over the figure's largest."""
+        if not self.options.magnitude or gradient is None or self.largest == 0:
+            return 1, False
+        size = float(np.max(np.abs(gradient)))
+        negative = bool(np.all(np.asarray(gradient) < 0))
+        return 1 + round((MAX_LINE_THICKNESS - 1) * size / self.largest), negative
 
     def number(self, x: Data, one_line: bool = False) -> str:
-        """A number, or an array (see :func:`format_value`)."""
+        """A number, or an array (see :func:`format_value`), in the figure's one format."""
+        options = self.options
         if isinstance(x, np.ndarray):
-            return format_value(x, self.options.precision, self.options.max_inline, one_line)
-        return format_number(x, self.options.precision)
+            return format_value(
+                x, options.precision, options.max_inline, one_line, options.scientific
+            )
+        return format_number(x, options.precision, options.scientific)
 
     def forward(self, x: Data | None) -> str:
         if x is None:
-            return _font(UNKNOWN, UNKNOWN_COLOR)
-        return _font(escape(self.number(x)), FORWARD_COLOR)
+            return _font(UNKNOWN, self.palette.unknown)
+        return _font(escape(self.number(x)), self.palette.forward)
 
     def gradient(self, x: Data | None) -> str:
         if x is None:
-            return _font(UNKNOWN, UNKNOWN_COLOR)
-        return _font(escape(self.number(x)), GRADIENT_COLOR)
+            return _font(UNKNOWN, self.palette.unknown)
+        return _font(escape(self.number(x)), self.palette.gradient)
 
     def chain_text(self, upstream: Data, local: Local, downstream: Data) -> str:
         """``1.00 × -4.00 = -4.00``; for arrays three lines: the upstream gradient, what the
@@ -217,10 +279,10 @@ class _Styler:
         if not self.options.grads:
             return ""
         if not edge.needs_grad:
-            return _font(NOT_NEEDED, UNKNOWN_COLOR)
+            return _font(NOT_NEEDED, self.palette.unknown)
         if chain and edge.upstream is not None and edge.downstream is not None:
             text = self.chain_text(edge.upstream, edge.local, edge.downstream)
-            return _font(escape(text), GRADIENT_COLOR)
+            return _font(escape(text), self.palette.gradient)
         return self.gradient(edge.downstream)
 
     def fan_in_sum(
@@ -236,7 +298,7 @@ class _Styler:
         if not self.options.grads or len(edges) + hidden < 2 or not node.needs_grad:
             return None
         if all(edge.downstream is None for edge in edges):
-            return _font(f"Σ {UNKNOWN}", UNKNOWN_COLOR), ""
+            return _font(f"Σ {UNKNOWN}", self.palette.unknown), ""
         one_line = node.shape is not None  # arrays: each on one line
         texts = [
             UNKNOWN if edge.downstream is None else self.number(edge.downstream, one_line)
@@ -245,11 +307,11 @@ class _Styler:
         total = UNKNOWN if node.grad is None else self.number(node.grad, one_line)
         terms = " + ".join(texts)
         if len(texts) > MAX_SUM_TERMS:
-            return _font(escape(f"Σ = {total}"), GRADIENT_COLOR), f"{terms} = {total}"
+            return _font(escape(f"Σ = {total}"), self.palette.gradient), f"{terms} = {total}"
         if node.shape is not None:  # arrays: one term per line
             lines = [texts[0], *(f"+ {text}" for text in texts[1:]), f"= {total}"]
-            return _font(escape("\n".join(lines)), GRADIENT_COLOR), ""
-        return _font(escape(f"{terms} = {total}"), GRADIENT_COLOR), ""
+            return _font(escape("\n".join(lines)), self.palette.gradient), ""
+        return _font(escape(f"{terms} = {total}"), self.palette.gradient), ""
 
 
 #: A value's gradient sum with more terms than this is written ``Σ = total`` (terms in the
@@ -257,6 +319,9 @@ class _Styler:
 MAX_SUM_TERMS = 3
 
 HIGHLIGHT_FILL = "#fff59d"  # the gate a step-through frame is about
+
+#: With ``magnitude=True``: the thickest line (points), for the largest gradient in the figure.
+MAX_LINE_THICKNESS = 5
 
 #: Font size of the numbers on edges; the gap (points) between them and their line.
 LABEL_FONT_SIZE = 11
@@ -303,12 +368,16 @@ class _Labels:
         widths: dict[str, float] | None,
     ) -> None:
         self.lr = options.rankdir == "LR"
+        self.magnitude = options.magnitude
         self.pinned = sizes is not None
         self.sizes: dict[str, LabelSize] = {} if sizes is None else sizes
         self.widths = widths or {}
 
-    def node(self, name: str, top: str, bottom: str, highlight: bool = False) -> dict[str, str]:
-        """Attributes of the label node ``name`` (``top``, ``bottom``: font markup)."""
+    def node(
+        self, name: str, top: str, bottom: str, highlight: bool = False, thickness: int = 1
+    ) -> dict[str, str]:
+        """Attributes of the label node ``name`` (``top``, ``bottom``: font markup), its line
+        ``thickness`` points thick (drawings with ``magnitude=True``)."""
         top_lines, bottom_lines = _lines(top), _lines(bottom)
         size = self.sizes.get(name) if self.pinned else None
         if size is None:
@@ -326,24 +395,21 @@ class _Labels:
         bottom_cell = "<br/>".join(bottom_lines + bottom_pad) or pad
         # The line is the cell's fill, centred on the port the edge meets; always 1 point
         # thick, so a highlighted edge's label is the same size as in every other frame.
-        line_width, line = "1", "black"
+        # With magnitude=True the line is a bar of its own thickness centred in a cell of the
+        # thickest bar's room, so the label is the same size whatever its gradient.
+        line = self._line(name, thickness)
         if self.lr:
-            span = self.widths.get(name)
-            # +2: the edge's halves end a point beyond the label's box; the line meets them
-            fixed = f' width="{round(span) + 2}" fixedsize="true"' if span else ""
             table = (
                 f'<tr><td cellpadding="{LABEL_GAP}" align="center">{top_cell}</td></tr>'
-                f'<tr><td port="line" height="{line_width}"{fixed} bgcolor="{line}"></td></tr>'
+                f"<tr>{line}</tr>"
                 f'<tr><td cellpadding="{LABEL_GAP}" align="center">{bottom_cell}</td></tr>'
             )
         else:  # both sides as wide as the widest, so the line is at the centre
             side = int(size.chars * LABEL_FONT_SIZE * 0.62) + 2 * LABEL_GAP
-            span = self.widths.get(name)  # here: the height of the laid-out label
-            fixed = f' height="{round(span) + 2}" fixedsize="true"' if span else ""
             table = (
                 f'<tr><td cellpadding="{LABEL_GAP}" width="{side}" align="right" balign="right">'
                 f"{top_cell}</td>"
-                f'<td port="line" width="{line_width}"{fixed} bgcolor="{line}"></td>'
+                f"{line}"
                 f'<td cellpadding="{LABEL_GAP}" width="{side}" align="left" balign="left">'
                 f"{bottom_cell}</td></tr>"
             )
@@ -356,6 +422,25 @@ class _Labels:
             "margin": "0",
             "fontsize": str(LABEL_FONT_SIZE),
         }
+
+    def _line(self, name: str, thickness: int) -> str:
+        """The table cell that is the edge's line through its label (port ``line``)."""
+        span = self.widths.get(name)  # its length in the laid-out drawing (pinned only)
+        # +2: the edge's halves end a point beyond the label's box; the line meets them
+        length = round(span) + 2 if span else None
+        across, along = ("height", "width") if self.lr else ("width", "height")
+        if not self.magnitude:
+            fixed = f' {along}="{length}" fixedsize="true"' if length else ""
+            return f'<td port="line" {across}="1"{fixed} bgcolor="black"></td>'
+        room = f'{across}="{MAX_LINE_THICKNESS + 1}"'
+        if length:
+            room += f' {along}="{length}" fixedsize="true"'
+        bar_length = f' {along}="{length}" fixedsize="true"' if length else ""
+        bar = (
+            '<table border="0" cellborder="0" cellspacing="0" cellpadding="0">'
+            f'<tr><td {across}="{thickness}"{bar_length} bgcolor="black"></td></tr></table>'
+        )
+        return f'<td port="line" {room}>{bar}</td>'
 
     def ports(self) -> tuple[str, str]:
         """Where the two halves of an edge meet its label's line: (head of the first, tail of
@@ -397,10 +482,12 @@ def _add_trace(
         highlight: bool = False,
         tooltip: str = "",
         arrow: bool = True,
+        gradient: Data | None = None,
     ) -> None:
         """``tail -> label -> head``, the label node showing ``top`` above the line and
-        ``bottom`` below it."""
-        attrs = {**labels.node(label, top, bottom, highlight), **pinned(label)}
+        ``bottom`` below it; with ``magnitude=True`` as thick as ``gradient`` is large."""
+        thickness, negative = styler.thickness(gradient)
+        attrs = {**labels.node(label, top, bottom, highlight, thickness), **pinned(label)}
         if layout:  # room for the line's 2 extra points (see _Labels.node)
             key = "width" if labels.lr else "height"
             attrs[key] = f"{float(attrs[key]) + 3 / 72:.4f}"
@@ -409,6 +496,10 @@ def _add_trace(
         group = trace.groups.get(group_of[label], "") if group_of[label] else ""
         statements.setdefault(group, []).append((label, attrs))
         style = {"penwidth": "2"} if highlight else {}
+        if styler.options.magnitude:
+            style = {"penwidth": str(thickness)}
+            if negative:
+                style["style"] = "dashed"
         first = layout.edge_attrs(tail, label, seen) if layout else {}
         second = layout.edge_attrs(label, head, seen) if layout else {}
         pending_edges.append(
@@ -486,6 +577,10 @@ def _add_trace(
             lines = [escape(node.symbol)]
             if title:
                 lines.append(_font(escape(title), "#000000", 11))
+            warning = _stalled(node, incoming[node.id]) if styler.options.magnitude else ""
+            if warning:  # in words, so it survives printing in grey
+                lines.append(_font(warning, "#000000", 9))
+                attrs["peripheries"] = "2"
             attrs.update(label=_html(*lines), shape="circle")
             if not any(uses_of[e.source] > 1 for e in incoming[node.id]):
                 # inputs in argument order, so leaves read as the formula is written (w0, x0,
@@ -518,6 +613,7 @@ def _add_trace(
                 sum_text,
                 tooltip=tooltip and f"gradient of this value: {tooltip}",
                 arrow=False,
+                gradient=node.grad if styler.options.grads else None,
             )
             tails[node.id] = junction
 
@@ -548,6 +644,7 @@ def _add_trace(
             top,
             styler.gradient_text(edge, chain),
             highlight=highlight,
+            gradient=edge.downstream if styler.options.grads else None,
         )
 
     # The output: an edge out of the root carrying its value and the seed gradient.
@@ -572,7 +669,14 @@ def _add_trace(
             )
         )
         bottom = styler.gradient(root.grad) if styler.options.grads else ""
-        labelled_edge(prefix + root.id, out, out + "_label", styler.forward(root.data), bottom)
+        labelled_edge(
+            prefix + root.id,
+            out,
+            out + "_label",
+            styler.forward(root.data),
+            bottom,
+            gradient=root.grad if styler.options.grads else None,
+        )
 
     if not trace.cut_inputs and layout is None:
         # All inputs in the first column, in the order they are written (w0, x0, w1, x1, w2),
@@ -603,6 +707,28 @@ def _add_trace(
             graph.node(name, **stub, **pinned(name))
             attrs = layout.edge_attrs(tails[node_id], name, seen) if layout else {}
             graph.edge(tails[node_id], name, style="dashed", **attrs)
+
+
+#: A sigmoid or tanh gate whose local derivative is below this share of its largest (1/4 for
+#: sigmoid at 0, 1 for tanh) passes almost no gradient back: "saturated neurons kill the
+#: gradients" (|x| > 4.6 for sigmoid, > 2.6 for tanh at 5%).
+SATURATED = 0.05
+_LARGEST_LOCAL = {"sigmoid": 0.25, "tanh": 1.0}
+
+
+def _stalled(node: TraceNode, inputs: Sequence[TraceEdge]) -> str:
+    """``"saturated"`` for a sigmoid/tanh gate on its flat tails, ``"dead"`` for a ReLU whose
+    input is negative (output 0, local derivative 0: no gradient gets through), else ``""``."""
+    if len(inputs) != 1 or node.data is None:
+        return ""
+    local = inputs[0].local
+    if isinstance(local, LinearMap):
+        return ""
+    if node.op in _LARGEST_LOCAL and np.max(np.abs(local)) < SATURATED * _LARGEST_LOCAL[node.op]:
+        return "saturated"
+    if node.op == "relu" and not np.any(local):
+        return "dead"
+    return ""
 
 
 def _value_text(node: TraceNode, styler: _Styler) -> str:
@@ -726,6 +852,13 @@ def to_dot(
     graph.attr("node", fontname="Helvetica", fontsize="14", width="0.5", height="0.5")
     graph.attr("edge", fontname="Helvetica", fontsize="11", arrowsize="0.7")
     styler = _Styler(options)
+    if options.magnitude:
+        styler.largest = _largest_gradient(traces)
+        graph.attr(
+            label=_html(_font(escape(_legend(styler.largest, options.precision)), "#000000", 11)),
+            labelloc="b",
+            labeljust="l",
+        )
     if layout is not None:
         labels = _Labels(options, layout.label_sizes, layout.label_spans(options.rankdir))
     else:
@@ -763,6 +896,42 @@ def to_dot(
     if sizes is not None and layout is None:
         sizes.update(labels.sizes)
     return graph
+
+
+def figure_needs_scientific(traces: Sequence[Trace], options: DrawOptions) -> bool:
+    """Whether any value, gradient or local derivative the figure writes out would be hidden
+    by fixed-point (0.0009 at 2 decimals): then the whole figure is written in scientific
+    notation, not ``8.88e-04`` beside ``0.21``. (Arrays too large to write out don't count.)"""
+    numbers: list[Any] = []
+    for t in traces:
+        numbers += [n.data for n in t.nodes] + [n.grad for n in t.nodes]
+        numbers += [e.downstream for e in t.edges] + [e.upstream for e in t.edges]
+        numbers += [e.local for e in t.edges if not isinstance(e.local, LinearMap)]
+    return any(
+        needs_scientific(float(x), options.precision)
+        for value in numbers
+        if value is not None and np.size(value) <= max(options.max_inline, 1)
+        for x in np.ravel(np.asarray(value, dtype=float))
+    )
+
+
+def _largest_gradient(traces: Sequence[Trace]) -> float:
+    """The largest |gradient| on any edge of the figure (an array's largest element)."""
+    sizes = [
+        float(np.max(np.abs(g)))
+        for t in traces
+        for g in [*(e.downstream for e in t.edges), t.root.grad]
+        if g is not None
+    ]
+    return max(sizes, default=0.0)
+
+
+def _legend(largest: float, precision: int) -> str:
+    return (
+        f"line width: |gradient| (thickest: {format_number(largest, precision)}); "
+        "dashed: gradient < 0; saturated: σ or tanh on its flat tail; "
+        "dead: ReLU at 0 (no gradient gets through)"
+    )
 
 
 #: A caption longer than this is broken into lines: a tensor step's caption (arrays, the VJP's
