@@ -311,22 +311,32 @@ def _binary_gate(op: Op, reflected: bool = False) -> Callable[[Value, Operand], 
 _new_node = object.__new__
 
 
+_INFIX_SYMBOLS = frozenset({"+", "-", "*", "/", "**", "@"})
+
+
 def _non_finite(op: Op, xs: tuple[float, ...], problem: Exception | str) -> NonFiniteError:
     """The error for an op whose value or local derivative is not a finite real number.
 
     ``problem`` is the exception the op's rule raised (``math.log(0)`` raises ValueError: a
     domain error) or a description of the inf/nan it returned (float64 overflow).
     """
+    # written as the expression is, with the op's symbol: "1.0 / 0.0", "log(-1.0)", "(-8.0)**0.5"
     args = ", ".join(repr(x) for x in xs)
-    call = f"({args}){op.symbol}" if op.symbol.startswith("**") else f"{op.name}({args})"
+    if len(xs) == 2 and op.symbol in _INFIX_SYMBOLS:
+        call = f"{xs[0]!r} {op.symbol} {xs[1]!r}"
+    elif op.symbol.startswith("**"):
+        call = f"({args}){op.symbol}"
+    elif len(xs) == 2 and op.symbol in _INFIX_SYMBOLS:
+        call = f"{xs[0]!r} {op.symbol} {xs[1]!r}"
+    else:
+        call = f"{op.symbol if op.symbol.isidentifier() else op.name}({args})"
     if isinstance(problem, (ValueError, ZeroDivisionError)):
-        return NonFiniteError(
-            f"{call} is undefined: {op.name} is defined for {op.domain} ({problem})"
-        )
+        # (Python's own wording, "math domain error", says nothing the domain does not)
+        return NonFiniteError(f"{call} is undefined: {op.symbol} is defined for {op.domain}")
     what = "overflows float64" if isinstance(problem, OverflowError) else problem
     return NonFiniteError(
         f"{call} {what}: float64 overflowed (its largest value is about 1.8e308). "
-        f"{op.name} is defined for {op.domain}; scale the inputs down."
+        f"{op.symbol} is defined for {op.domain}; scale the inputs down."
     )
 
 

@@ -302,7 +302,7 @@ def step(
                 trace=state,
             )
         )
-    return Stepper(frames, title=_describe(full.root, options))
+    return Stepper(frames, title=_describe(full.root, inputs, options))
 
 
 def _grad_now(node: Node) -> Data | None:
@@ -339,8 +339,12 @@ def _name(node: TraceNode, options: DrawOptions) -> str:
     return _text(node.value.data, options)
 
 
-def _describe(node: TraceNode, options: DrawOptions) -> str:
-    return node.label or f"{node.op or 'value'} = {_text(node.value.data, options)}"
+def _describe(node: TraceNode, inputs: dict[str, list[TraceNode]], options: DrawOptions) -> str:
+    """The root by its name, else by its formula and value: ``x / y = 0.50``."""
+    if node.label:
+        return node.label
+    value = _text(node.value.data, options)
+    return value if node.is_leaf else f"{_formula(node, inputs[node.id], options)} = {value}"
 
 
 def _formula(node: TraceNode, inputs: list[TraceNode], options: DrawOptions) -> str:

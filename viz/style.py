@@ -568,7 +568,7 @@ def _add_trace(
             if not any(uses_of[e.source] > 1 for e in incoming[node.id]):
                 attrs["ordering"] = "in"  # layer2's inputs as neuron0, neuron1, ...
         else:
-            attrs["tooltip"] = graphviz.escape(f"{node.op}: {node.formula}")
+            attrs["tooltip"] = graphviz.escape(f"{node.symbol} gate: {node.formula}")
             title = ""
             if node.shape is not None:
                 # a Tensor gate: its output's name and shape inside the circle, under the op
