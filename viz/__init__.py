@@ -9,8 +9,9 @@
 >>> "-12.00" in diagram.source
 True
 
-``diagram.save("fig.svg")`` writes a file for slides (``.svg``, ``.png`` and ``.dot`` always,
-``.pdf`` with the system Graphviz).
+``diagram.save("fig.svg")`` writes a file for slides (``.svg``, ``.png``, ``.pdf`` or ``.dot``;
+``save("fig.png", scale=3)`` for a sharper PNG). ``draw`` options: ``chain=True``,
+``rankdir="TB"``, ``palette="colorblind"``, ``magnitude=True``, ``collapse="neuron"``.
 """
 
 from viz.diagram import MAX_NODES, Diagram, draw

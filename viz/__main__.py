@@ -52,7 +52,7 @@ expressions:
   before it, after the options: python -m viz --set x=2 -o fig.svg -- -x
 
 output (at least one; formats by suffix):
-  -o fig.svg / fig.png / fig.dot always, fig.pdf with the system Graphviz (dot); -o repeats.
+  -o fig.svg / fig.png / fig.pdf / fig.dot (no system Graphviz needed); -o repeats.
   --frames DIR writes frame_001.svg, frame_002.svg, ...: forward node by node, then backward
   gate by gate. --html FILE writes the same steps as one self-contained page with a player.
   Every output is checked and rendered before the first file is written, so a failed run
@@ -108,7 +108,7 @@ def _expression_parser() -> _Parser:
         type=Path,
         action="append",
         default=[],
-        help="write the diagram: .svg, .png, .dot, or .pdf with the system Graphviz; repeatable",
+        help="write the diagram: .svg, .png, .pdf or .dot; repeatable",
     )
     outputs.add_argument(
         "--frames", metavar="DIR", type=Path, help="write the steps as numbered SVG frames"
@@ -160,7 +160,7 @@ def _demo_parser() -> _Parser:
         nargs="+",
         choices=["svg", "png", "pdf", "dot"],
         default=["svg"],
-        help="file formats (pdf needs the system Graphviz)",
+        help="file formats (default svg)",
     )
     parser.add_argument("--chain", action="store_true", help="write upstream x local = downstream")
     parser.add_argument(

@@ -4,16 +4,29 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypedDict
 
 from viz import lectures
 from viz.diagram import draw
 from viz.render import choose_renderer
 from viz.trace import Node
 
-FIGURES: list[tuple[str, Callable[[], tuple[Sequence[Node], Sequence[str] | None]]]] = [
-    ("xyz", lambda: ([lectures.xyz()], None)),
-    ("sigmoid_staged", lambda: ([lectures.sigmoid_neuron_staged()], None)),
-    ("sigmoid_fused", lambda: ([lectures.sigmoid_neuron_fused()], None)),
+Build = Callable[[], tuple[Sequence[Node], Sequence[str] | None]]
+
+
+class FigureOptions(TypedDict, total=False):
+    """The ``draw`` options a demo figure sets beyond the command line's."""
+
+    group: str
+    collapse: str
+
+
+#: (file name, the graphs and their titles, draw options): the lecture figures, then an MLP
+#: three ways (every gate boxed by neuron; one box per neuron; one box per layer).
+FIGURES: list[tuple[str, Build, FigureOptions]] = [
+    ("xyz", lambda: ([lectures.xyz()], None), {}),
+    ("sigmoid_staged", lambda: ([lectures.sigmoid_neuron_staged()], None), {}),
+    ("sigmoid_fused", lambda: ([lectures.sigmoid_neuron_fused()], None), {}),
     (
         "gate_patterns",
         lambda: (
@@ -23,8 +36,12 @@ FIGURES: list[tuple[str, Callable[[], tuple[Sequence[Node], Sequence[str] | None
                 "copy: a value used twice adds its gradients",
             ],
         ),
+        {},
     ),
-    ("vectorised_wx", lambda: ([lectures.vectorised_wx()], None)),
+    ("vectorised_wx", lambda: ([lectures.vectorised_wx()], None), {}),
+    ("mlp_gates", lambda: ([lectures.small_mlp()], None), {"group": "label"}),
+    ("mlp_neurons", lambda: ([lectures.small_mlp()], None), {"collapse": "neuron"}),
+    ("mlp_layers", lambda: ([lectures.small_mlp()], None), {"collapse": "layer"}),
 ]
 
 #: Figures whose numbers need more decimals than the default to read as on the slide
@@ -40,11 +57,13 @@ def render_demo(
         if fmt != "dot":
             choose_renderer(fmt)
     written = []
-    for name, build in FIGURES:
+    for name, build, options in FIGURES:
         roots, titles = build()
         for suffix, grads in (("_forward", False), ("", True)):
             digits = max(precision, MIN_PRECISION.get(name, 0))
-            diagram = draw(roots, grads=grads, titles=titles, chain=chain, precision=digits)
+            diagram = draw(
+                roots, grads=grads, titles=titles, chain=chain, precision=digits, **options
+            )
             for fmt in formats:
                 written.append(diagram.save(out / f"{name}{suffix}.{fmt}"))
     return written

@@ -7,6 +7,7 @@ labelled as on the slides.
 from __future__ import annotations
 
 from autograd import Tensor, Value
+from nn import MLP
 
 
 def xyz() -> Value:
@@ -84,3 +85,14 @@ def vectorised_wx() -> Tensor:
     f.label = "f"
     f.backward()
     return f
+
+
+def small_mlp() -> Value:
+    """An MLP(2, [4, 1]) (tanh hidden layer, linear output) at x = (1, 0), as in the XOR
+    lecture, after ``backward()``: its parameters are named ``layer1.neuron0.w0`` ..., its
+    inputs x0 and x1, so it draws grouped by neuron and layer, or collapsed."""
+    model = MLP(2, [4, 1], seed=0)
+    out = model([1.0, 0.0])
+    assert isinstance(out, Value)
+    out.backward()
+    return out

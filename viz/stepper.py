@@ -129,8 +129,9 @@ class Stepper(Sequence[Frame]):
     ) -> list[Path]:
         """Write every frame as ``frame_001.svg``, ``frame_002.svg``, ... into ``directory``.
 
-        ``formats`` defaults to SVG, plus PDF pages (``frame_001.pdf``, ...) when the system
-        Graphviz is there to make them. Every file is rendered before the first is written,
+        ``formats`` defaults to SVG, plus PDF pages (``frame_001.pdf``, ...) when a PDF
+        renderer is installed (the system Graphviz, or the converter installed with
+        backprop-lab; see :mod:`viz.render`). Every file is rendered before the first is written,
         and each is written atomically, so a failure leaves no partial set behind.
         """
         if formats is None:
