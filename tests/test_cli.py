@@ -430,5 +430,5 @@ def test_frames_failing_removes_every_output_of_the_run(
 
 def test_demo_still_works(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", "--out", str(tmp_path), "--format", "dot"]) == 0
-    assert len(list(tmp_path.iterdir())) == 10
-    assert capsys.readouterr().out.splitlines()[-1] == f"10 diagrams written to {tmp_path}"
+    assert len(list(tmp_path.iterdir())) == 16  # 8 figures, forward only and with gradients
+    assert capsys.readouterr().out.splitlines()[-1] == f"16 diagrams written to {tmp_path}"

@@ -17,6 +17,7 @@ from viz.__main__ import main
 render_module = importlib.import_module("viz.render")
 
 NAMES = ["xyz", "sigmoid_staged", "sigmoid_fused", "gate_patterns", "vectorised_wx"]
+NAMES += ["mlp_gates", "mlp_neurons", "mlp_layers"]  # an MLP: every gate, by neuron, by layer
 SVGS = sorted(f"{name}{suffix}.svg" for name in NAMES for suffix in ("", "_forward"))
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -38,7 +39,7 @@ def check_figures(out: Path, stdout: str) -> None:
     printed = sorted(Path(line).name for line in lines[:-1])
     assert printed == SVGS
     assert all(Path(line).exists() for line in lines[:-1])
-    assert lines[-1] == f"10 diagrams written to {out.resolve()}"
+    assert lines[-1] == f"{len(SVGS)} diagrams written to {out.resolve()}"
     texts = {name: svg_texts(out / name) for name in SVGS}
     assert "-12.00" in texts["xyz.svg"]
     assert "1.00" in texts["xyz.svg"]  # the seed gradient on the output edge
@@ -127,3 +128,13 @@ def test_unknown_format_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> 
         main(["demo", "--format", "jpg"])
     assert caught.value.code == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_the_demo_mlp_figures_read_left_to_right(tmp_path: Path) -> None:
+    """The inputs by their names, one box per neuron (or per layer) with the layer's formula."""
+    assert main(["demo", "--out", str(tmp_path)]) == 0
+    neurons = (tmp_path / "mlp_neurons.svg").read_text(encoding="utf-8")
+    for name in ("x0", "x1", "layer1.neuron0", "layer1.neuron3", "layer2.neuron0"):
+        assert f">{name}<" in neurons, name
+    layers = (tmp_path / "mlp_layers.svg").read_text(encoding="utf-8")
+    assert "W (4, 2), b (4,)" in layers
