@@ -18,6 +18,7 @@ DOT text nor inject markup into the SVG.
 
 from __future__ import annotations
 
+import itertools
 import re
 import textwrap
 from collections.abc import Sequence
@@ -112,8 +113,8 @@ def needs_scientific(x: float, precision: int) -> bool:
 def format_number(x: float, precision: int, scientific: bool = False) -> str:
     """Fixed-point with ``precision`` decimals; scientific where that would hide the value
     (see :func:`needs_scientific`), or everywhere with ``scientific``. Never prints ``-0``."""
-    if scientific and x != 0:
-        return f"{x:.{max(precision, 1)}e}"
+    if scientific:
+        return f"{abs(x) if x == 0 else x:.{max(precision, 1)}e}"  # 0 as 0.00e+00, never -0
     text = f"{x:.{precision}f}"
     if needs_scientific(x, precision):
         return f"{x:.{max(precision, 1)}e}"
@@ -690,6 +691,8 @@ def _add_trace(
             for name in leaves:
                 first_column.node(name)
     _add_grouped_nodes(graph, statements, prefix, layout)
+    if layout is None:
+        _stack_in_order(graph, trace, prefix)
     for tail, head, attrs in pending_edges:
         graph.edge(tail, head, **attrs)
 
@@ -731,10 +734,28 @@ def _stalled(node: TraceNode, inputs: Sequence[TraceEdge]) -> str:
     return ""
 
 
+def _stack_in_order(graph: graphviz.Digraph, trace: Trace, prefix: str) -> None:
+    """Collapsed neurons of one layer side by side in one column, neuron0 first: a rank of
+    their own, chained by invisible edges (dot keeps such flat edges in order)."""
+    layers: dict[str, list[str]] = {}
+    for node in trace.nodes:
+        if node.op == "collapsed" and "." in node.label:
+            layers.setdefault(node.label.rpartition(".")[0], []).append(node.label)
+    ids = {node.label: prefix + node.id for node in trace.nodes if node.op == "collapsed"}
+    for boxes in layers.values():
+        if len(boxes) < 2:
+            continue
+        ordered = [ids[b] for b in sorted(boxes, key=_natural)]
+        with graph.subgraph() as column:
+            column.attr(rank="same")
+            for upper, lower in itertools.pairwise(ordered):
+                column.edge(upper, lower, style="invis")
+
+
 def _value_text(node: TraceNode, styler: _Styler) -> str:
     """The forward value leaving a gate, with the value's name where it has one: ``q = 3.00``."""
     value = styler.forward(node.data)
-    if node.label and node.shape is None:
+    if node.label and node.shape is None and node.op != "collapsed":  # a box has its name
         return _font(escape(f"{node.label} = "), "#000000") + value
     return value
 
