@@ -46,6 +46,7 @@ FIGURES: dict[str, Callable[[], list[Node]]] = {
     "x_times_x": lambda: [square()],
     "gate_patterns": lambda: [lectures.add_max_mul(), lectures.copy_gate()],
     "vectorised_wx": lambda: [lectures.vectorised_wx()],
+    "mlp_gates": lambda: [lectures.small_mlp()],
 }
 
 

@@ -104,3 +104,18 @@ def test_one_figure_has_one_number_format() -> None:
     # an ordinary figure stays fixed-point throughout
     plain = [t for _, t in FONT.findall(label_texts(viz.draw(lectures.xyz()).source))]
     assert not any("e" in t for t in plain)
+
+
+def test_collapsed_neurons_say_when_they_are_dead() -> None:
+    from nn import MLP
+
+    model = MLP(2, [3, 1], seed=0, activation="relu")
+    out = model([1.0, -2.0])
+    assert isinstance(out, Value)
+    out.backward()
+    dead = [
+        n for n in model.layers[0].neurons if all(p.grad == 0.0 for _, p in n.named_parameters())
+    ]
+    source = viz.draw(out, collapse="neuron", magnitude=True).source
+    assert source.count(">dead<") == len(dead) > 0
+    assert ">dead<" not in viz.draw(out, collapse="neuron").source  # only with magnitude

@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 
 from viz.focus import with_groups
-from viz.trace import Data, Trace, TraceEdge, TraceNode
+from viz.trace import Data, Trace, TraceEdge, TraceNode, stalled
 
 LEVELS = ("neuron", "layer")
 
@@ -103,7 +103,11 @@ def collapse(trace: Trace, level: str) -> Trace:
             continue
         placed.add(box)
         outs = [by_id[i] for i in outputs[box]]
-        nodes.append(_box_node(box_ids[box], box, outs, members[box], level))
+        marks = {stalled(out, [e for e in trace.edges if e.target == out.id]) for out in outs}
+        box_node = _box_node(box_ids[box], box, outs, members[box], level)
+        # a neuron's (a layer's: every one of its neurons') activation stalled, in words
+        mark = marks.pop() if len(marks) == 1 else ""
+        nodes.append(dataclasses.replace(box_node, stalled=mark))
     # an edge out of a box leaves from the node drawn for it
     root = next(n for n in nodes if n.id == where(trace.root.id))
     return Trace(nodes=tuple(nodes), edges=tuple(edges), root=root)

@@ -31,7 +31,7 @@ from numpy.typing import NDArray
 
 from autograd.jacobians import Identity, LinearMap
 from viz.layout import Layout
-from viz.trace import Data, Local, Trace, TraceEdge, TraceNode
+from viz.trace import Data, Local, Trace, TraceEdge, TraceNode, stalled
 
 FORWARD_COLOR = "#2e7d32"  # green: forward values
 GRADIENT_COLOR = "#c62828"  # red: gradients
@@ -562,6 +562,9 @@ def _add_trace(
                 f"<b>{escape(box_name)}</b>",
                 *(_font(escape(f), "#000000", 11) for f in formulas),
             ]
+            if node.stalled and styler.options.magnitude:  # in words, as on a gate
+                lines.append(_font(escape(node.stalled), "#000000", 9))
+                attrs["peripheries"] = "2"
             attrs.update(label=_html(*lines), shape="box", style="rounded", margin="0.12,0.06")
             attrs["tooltip"] = graphviz.escape(node.formula)
             if node.id == trace.highlight:
@@ -578,7 +581,7 @@ def _add_trace(
             lines = [escape(node.symbol)]
             if title:
                 lines.append(_font(escape(title), "#000000", 11))
-            warning = _stalled(node, incoming[node.id]) if styler.options.magnitude else ""
+            warning = stalled(node, incoming[node.id]) if styler.options.magnitude else ""
             if warning:  # in words, so it survives printing in grey
                 lines.append(_font(warning, "#000000", 9))
                 attrs["peripheries"] = "2"
@@ -710,28 +713,6 @@ def _add_trace(
             graph.node(name, **stub, **pinned(name))
             attrs = layout.edge_attrs(tails[node_id], name, seen) if layout else {}
             graph.edge(tails[node_id], name, style="dashed", **attrs)
-
-
-#: A sigmoid or tanh gate whose local derivative is below this share of its largest (1/4 for
-#: sigmoid at 0, 1 for tanh) passes almost no gradient back: "saturated neurons kill the
-#: gradients" (|x| > 4.6 for sigmoid, > 2.6 for tanh at 5%).
-SATURATED = 0.05
-_LARGEST_LOCAL = {"sigmoid": 0.25, "tanh": 1.0}
-
-
-def _stalled(node: TraceNode, inputs: Sequence[TraceEdge]) -> str:
-    """``"saturated"`` for a sigmoid/tanh gate on its flat tails, ``"dead"`` for a ReLU whose
-    input is negative (output 0, local derivative 0: no gradient gets through), else ``""``."""
-    if len(inputs) != 1 or node.data is None:
-        return ""
-    local = inputs[0].local
-    if isinstance(local, LinearMap):
-        return ""
-    if node.op in _LARGEST_LOCAL and np.max(np.abs(local)) < SATURATED * _LARGEST_LOCAL[node.op]:
-        return "saturated"
-    if node.op == "relu" and not np.any(local):
-        return "dead"
-    return ""
 
 
 def _stack_in_order(graph: graphviz.Digraph, trace: Trace, prefix: str) -> None:
@@ -937,11 +918,12 @@ def figure_needs_scientific(traces: Sequence[Trace], options: DrawOptions) -> bo
 
 
 def _largest_gradient(traces: Sequence[Trace]) -> float:
-    """The largest |gradient| on any edge of the figure (an array's largest element)."""
+    """The largest |gradient| on any edge or node of the figure (an array's largest
+    element): the scale of the thickest line (a value's summed gradient is drawn too)."""
     sizes = [
         float(np.max(np.abs(g)))
         for t in traces
-        for g in [*(e.downstream for e in t.edges), t.root.grad]
+        for g in [*(e.downstream for e in t.edges), *(n.grad for n in t.nodes)]
         if g is not None
     ]
     return max(sizes, default=0.0)

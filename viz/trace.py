@@ -18,7 +18,7 @@ an array (multiplied elementwise) or a :class:`~autograd.jacobians.LinearMap`, a
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
@@ -60,8 +60,10 @@ class TraceNode:
     shape: tuple[int, ...] | None = None
     dtype: str = ""
     needs_grad: bool = True
-    #: For a collapsed neuron or layer (see :mod:`viz.collapse`): how many values leave it.
+    #: For a collapsed neuron or layer (see :mod:`viz.collapse`): how many values leave it,
+    #: and ``"saturated"`` / ``"dead"`` (see :func:`stalled`) if its activations are.
     outputs: int = 1
+    stalled: str = ""
 
     @property
     def is_leaf(self) -> bool:
@@ -168,6 +170,28 @@ def fold_constants(trace: Trace) -> Trace:
     # (a neighbourhood may leave the root out of the drawing)
     root = next((node for node in nodes if node.id == trace.root.id), trace.root)
     return dataclasses.replace(trace, nodes=nodes, edges=kept_edges, root=root)
+
+
+#: A sigmoid or tanh gate whose local derivative is below this share of its largest (1/4 for
+#: sigmoid at 0, 1 for tanh) passes almost no gradient back: "saturated neurons kill the
+#: gradients" (|x| > 4.6 for sigmoid, > 2.6 for tanh at 5%).
+SATURATED = 0.05
+_LARGEST_LOCAL = {"sigmoid": 0.25, "tanh": 1.0}
+
+
+def stalled(node: TraceNode, inputs: Sequence[TraceEdge]) -> str:
+    """``"saturated"`` for a sigmoid/tanh gate on its flat tails, ``"dead"`` for a ReLU whose
+    input is negative (output 0, local derivative 0: no gradient gets through), else ``""``."""
+    if len(inputs) != 1 or node.data is None:
+        return ""
+    local = inputs[0].local
+    if isinstance(local, LinearMap):
+        return ""
+    if node.op in _LARGEST_LOCAL and np.max(np.abs(local)) < SATURATED * _LARGEST_LOCAL[node.op]:
+        return "saturated"
+    if node.op == "relu" and not np.any(local):
+        return "dead"
+    return ""
 
 
 def gradients_computed(root: Node) -> bool:
