@@ -257,6 +257,7 @@ def step(
     # With constants folded into their gates (as viz.draw draws them), a number has no frame.
     shown = fold_constants(full) if constants == "fold" else full
     kept = {node.id for node in shown.nodes}
+    shown_symbols = {node.id: node.symbol for node in shown.nodes}  # "+ 1", as drawn
     forward = [k for k, node in enumerate(full.nodes) if node.id in kept]
     states = [
         _forward_state(full, inputs, k, options, position, len(forward))
@@ -269,7 +270,8 @@ def step(
             zip(backward_step.local_grads, backward_step.downstream, strict=True)
         ):
             sent[(gate_id, index)] = (backward_step.upstream, local, down)
-        states.append(_backward_state(full, steps, j, gate_id, sent, inputs, options))
+        symbol = shown_symbols.get(gate_id, "")
+        states.append(_backward_state(full, steps, j, gate_id, sent, inputs, options, symbol))
 
     if constants == "fold":
         states = [fold_constants(state) for state in states]
@@ -428,9 +430,11 @@ def _backward_state(
     sent: dict[tuple[str, int], tuple[Data, Local, Data]],
     inputs: dict[str, list[TraceNode]],
     options: DrawOptions,
+    symbol: str = "",
 ) -> Trace:
     """Frame j of the backward pass: gates 0..j have sent their gradients back, as recorded in
-    ``sent`` ((gate id, input index) -> upstream, local, downstream).
+    ``sent`` ((gate id, input index) -> upstream, local, downstream). ``symbol`` is the gate
+    as drawn (``+ 1`` with its constant folded in), for the caption.
 
     Every number comes from the engine: a processed gate's edges carry the upstream, local and
     downstream gradients of its :class:`~autograd.BackwardStep`; a node's gradient is shown
@@ -459,6 +463,8 @@ def _backward_state(
     gate = next(n for n in full.nodes if n.id == gate_id)
 
     sent_to = list(zip(inputs[gate_id], gate_step.local_grads, gate_step.downstream, strict=True))
+    if symbol and symbol != gate.symbol:  # a number folded into the gate is not drawn: its
+        sent_to = [sent for sent in sent_to if not sent[0].is_number]  # share goes unsaid
     label = f"{gate.label} = " if gate.label else ""
     if gate.shape is None:
 
@@ -480,8 +486,9 @@ def _backward_state(
             for n, local, down in sent_to
         ]
         sends = f"upstream {_text(gate_step.upstream, options)}"
-    caption = f"backward {j + 1}/{len(steps)}: {label}{gate.symbol} gate sends {sends}: " + (
-        "; ".join(parts)
+    caption = (
+        f"backward {j + 1}/{len(steps)}: {label}{symbol or gate.symbol} gate sends {sends}: "
+        + ("; ".join(parts))
     )
     root = next(n for n in nodes if n.id == full.root.id)
     return Trace(nodes, edges, root, highlight=gate_id, caption=caption)
