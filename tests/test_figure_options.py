@@ -11,7 +11,8 @@ from dot_reading import EDGE, FONT, edge_labels, label_texts, labels_of
 import viz
 from autograd import Value
 from viz import lectures
-from viz.style import MAX_LINE_THICKNESS, PALETTES
+from viz.labels import MAX_LINE_THICKNESS
+from viz.style import PALETTES
 
 SVG = "{http://www.w3.org/2000/svg}"
 

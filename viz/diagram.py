@@ -11,6 +11,7 @@ from autograd import Tensor, Value
 from viz.collapse import collapse as collapse_groups
 from viz.focus import Grouping, with_groups
 from viz.focus import around as focus_around
+from viz.labels import LabelSize
 from viz.layout import compute_layout
 from viz.render import (
     RenderError,
@@ -20,7 +21,7 @@ from viz.render import (
     render,
     write_atomically,
 )
-from viz.style import DrawOptions, LabelSize, figure_needs_scientific, to_dot
+from viz.style import DrawOptions, figure_needs_scientific, to_dot
 from viz.trace import Node, Trace, fold_constants, trace
 
 #: Graphs larger than this are refused by default: unreadable, and slow for Graphviz to lay out.

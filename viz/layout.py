@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from viz.render import RenderError, render
 
 if TYPE_CHECKING:
-    from viz.style import LabelSize
+    from viz.labels import LabelSize
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class Layout:
     drawing_bottom: float | None = None
     #: Each cluster's (box's) bounding box, by cluster name.
     clusters: dict[str, str] = field(default_factory=dict)
-    #: The room each edge label took in the laid-out drawing (see :class:`viz.style.LabelSize`).
+    #: The room each edge label took in the laid-out drawing (see :class:`viz.labels.LabelSize`).
     label_sizes: dict[str, LabelSize] = field(default_factory=dict)
 
     @classmethod

@@ -27,12 +27,12 @@ import numpy as np
 
 from autograd import BackwardStep, Tensor, Value, topological_order
 from viz.diagram import Diagram
+from viz.labels import LabelSize
 from viz.layout import compute_layout
 from viz.player import inline_svg, player_html
 from viz.render import RenderError, choose_renderer, write_atomically
 from viz.style import (
     DrawOptions,
-    LabelSize,
     figure_needs_scientific,
     format_local,
     format_number,
