@@ -156,6 +156,11 @@ def backprop(
     Leaves *add* to what ``.grad`` already holds (call ``backward`` twice and their gradients
     double; clear them with ``zero_grad``). Interior nodes are reset at the start of each walk.
 
+    A walk that fails part-way (a gradient overflows, ``on_step`` raises, Ctrl-C) leaves every
+    leaf's gradient as it was: pass 1 notes each leaf's gradient, and the error puts them back,
+    so no leaf keeps half a gradient that the next ``backward`` would add to. (Interior nodes
+    are left partial; every walk resets them anyway.)
+
     Raises:
         NonFiniteError: a gradient overflowed; names the node where it happened.
     """
@@ -167,7 +172,10 @@ def backprop(
         return
     check_upstream = finite if finite_upstream is None else finite_upstream
     # Pass 1: count, in each interior node's `_pending`, how many nodes below `root` use it,
-    # and reset its grad. Only interior nodes are pushed.
+    # and reset its grad. Only interior nodes are pushed. Each leaf's gradient is noted once
+    # (its `_pending`, otherwise unused, marks it noted), so a failure can put it back.
+    leaves: list[Any] = []
+    old_grads: list[Any] = []  # two flat lists: a tuple per leaf would cost 56 bytes more
     root.grad = zero
     stack = [root]
     try:
@@ -180,12 +188,23 @@ def backprop(
                     in0.grad = zero
                     stack.append(in0)
                 in0._pending += 1
+            elif not in0._pending:
+                in0._pending = 1
+                leaves.append(in0)
+                old_grads.append(in0.grad)
             in1 = node._in1
-            if in1 is not None and in1._in0 is not None:
-                if not in1._pending:
-                    in1.grad = zero
-                    stack.append(in1)
-                in1._pending += 1
+            if in1 is not None:
+                if in1._in0 is not None:
+                    if not in1._pending:
+                        in1.grad = zero
+                        stack.append(in1)
+                    in1._pending += 1
+                elif not in1._pending:
+                    in1._pending = 1
+                    leaves.append(in1)
+                    old_grads.append(in1.grad)
+        for leaf in leaves:
+            leaf._pending = 0
         # Pass 2, Kahn's algorithm: a node is processed once every node using it has added
         # its part to node.grad, i.e. when its `_pending` count is back to 0.
         root.grad = seed
@@ -228,6 +247,8 @@ def backprop(
                     on_step(BackwardStep(node, upstream, (node._d0, node._d1), (down0, down1)))
     except BaseException:
         _reset_counters(root)
+        for leaf, grad in zip(leaves, old_grads, strict=True):
+            leaf.grad = grad
         raise
 
 

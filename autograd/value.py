@@ -164,11 +164,15 @@ class Value(GraphNode):
 
     # -- backprop -----------------------------------------------------------------------------
 
-    def backward(self, on_step: Callable[[BackwardStep], None] | None = None) -> None:
-        """Fill ``.grad`` of every node this one depends on with d self / d node.
+    def backward(
+        self, grad: float | None = None, on_step: Callable[[BackwardStep], None] | None = None
+    ) -> None:
+        """Fill ``.grad`` of every node this one depends on with ``grad`` * d self / d node.
 
-        Seeds ``self`` with 1.0, then visits the graph in reverse topological order applying
-        ``parent.grad += node.grad * local`` on every edge.
+        Seeds ``self`` with ``grad`` (1.0 by default: d self / d self), then visits the graph
+        in reverse topological order applying ``parent.grad += node.grad * local`` on every
+        edge. A seed other than 1 is the upstream gradient of ``self`` in a larger
+        computation (``backward(2.0)`` gives twice the gradients).
 
         ``on_step``, if given, is called after each gate has sent its gradient to its inputs,
         with a :class:`BackwardStep` (the gate, its upstream gradient, local and downstream
@@ -180,15 +184,36 @@ class Value(GraphNode):
         clear them between steps with :meth:`zero_grad`. Interior nodes are reset at the start
         of each call and hold the gradient of the latest ``backward`` through them.
 
+        A backward that fails part-way changes no gradient (see
+        :func:`autograd.graph.backprop`).
+
         Raises:
-            NonFiniteError: a gradient overflowed float64; names the node where it happened.
+            TypeError: ``grad`` is not a real number (a callback belongs in ``on_step=``).
+            NonFiniteError: ``grad`` is inf or nan, or a gradient overflowed float64; names
+                the node where it happened.
         """
-        backprop(self, 1.0, 0.0, math.isfinite, on_step)
+        seed = 1.0 if grad is None else _seed(grad)
+        backprop(self, seed, 0.0, math.isfinite, on_step)
 
     def zero_grad(self) -> None:
         """Set ``.grad`` to 0.0 on this node and every node it depends on."""
         for node in topological_order(self):
             node.grad = 0.0
+
+
+def _seed(grad: object) -> float:
+    """``backward(grad)``'s seed, checked before the walk touches anything."""
+    if callable(grad):
+        raise TypeError(
+            "backward(grad): grad is the seed gradient, a number; pass a callback as "
+            "backward(on_step=...)"
+        )
+    if isinstance(grad, (bool, np.bool_)) or not isinstance(grad, _ACCEPTED):
+        raise TypeError(f"backward(grad): grad must be a real number, got {type(grad).__name__}")
+    seed = _to_float(grad)
+    if not -_INF < seed < _INF:
+        raise NonFiniteError(f"backward(grad): grad must be finite, got {seed}")
+    return seed
 
 
 def _to_float(number: object) -> float:
