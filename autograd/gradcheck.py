@@ -385,6 +385,8 @@ def find_wrong_tensor_gate(
         xs = [p.data.astype(np.float64) for p in node.parents]
         u = rng.standard_normal(node.data.shape)
         for i, local in enumerate(node.local_grads):
+            if not node.parents[i].requires_grad:
+                continue  # data (a number, an array): it gets no gradient, so none can be wrong
             recorded = np.broadcast_to(u * local, xs[i].shape)
             numeric = np.zeros_like(xs[i])
             try:

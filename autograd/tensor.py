@@ -414,11 +414,12 @@ class Tensor(GraphNode):
     def softmax(self, axis: int = -1) -> Tensor:
         """softmax along ``axis``: e^x_i / Σ_j e^x_j, computed from x - max(x) so that no
         exponent is positive (stable for any finite x)."""
-        return apply_tensor(_softmax(_axis(axis, self.ndim)), self)
+        return apply_tensor(_softmax(_axis(axis, self.ndim, "softmax", _ALL_AT_ONCE)), self)
 
     def log_softmax(self, axis: int = -1) -> Tensor:
         """log softmax along ``axis``: x_i - log Σ_j e^x_j, by the same shift (stable)."""
-        return apply_tensor(_log_softmax(_axis(axis, self.ndim)), self)
+        axis_ = _axis(axis, self.ndim, "log_softmax", _ALL_AT_ONCE)
+        return apply_tensor(_log_softmax(axis_), self)
 
     def cross_entropy(self, targets: ArrayLike) -> Tensor:
         """Softmax cross-entropy of these logits against integer class labels, averaged.
@@ -590,8 +591,17 @@ def _axes(axis: int | Sequence[int] | None, ndim: int) -> tuple[int, ...] | None
     return tuple(sorted(out))
 
 
-def _axis(axis: int, ndim: int) -> int:
-    axes = _axes(axis, ndim)
+_ALL_AT_ONCE = ". For all elements at once, reshape to 1-D first: t.reshape(-1).softmax()"
+
+
+def _axis(axis: object, ndim: int, who: str, hint: str = "") -> int:
+    """One axis, checked: ``who`` (softmax, concatenate) works along exactly one."""
+    if axis is None or not isinstance(axis, (int, np.integer)):
+        raise ValueError(
+            f"{who} works along one axis, an int from {-ndim} to {ndim - 1}; got "
+            f"axis={axis!r}{hint}"
+        )
+    axes = _axes(int(axis), ndim)
     assert axes is not None
     return axes[0]
 
@@ -716,7 +726,8 @@ def _concatenate(axis: int) -> Op:
 def _stable_exp(x: Array, axis: int) -> tuple[Array, Array, Array]:
     """The stable softmax pieces along ``axis``: ``x - max(x)``, its exponentials and their
     sum. Every exponent is <= 0, so nothing overflows; softmax is ``e / total``."""
-    shifted = x - x.max(axis=axis, keepdims=True)
+    with np.errstate(over="ignore"):  # logits spanning > 1.8e308: the gate's check says so
+        shifted = x - x.max(axis=axis, keepdims=True)
     e = np.exp(shifted)
     return shifted, e, e.sum(axis=axis, keepdims=True)
 
@@ -751,7 +762,9 @@ def _log_softmax(axis: int) -> Op:
         forward=forward,
         local=lambda x, out: (J.LogSoftmaxJacobian(np.exp(out), axis),),
         formula="d log s_i / d x_j = [i = j] - s_j",
-        always_finite=True,
+        # not always finite: x - max(x) overflows when the logits span more than float64 can
+        # (1e308 and -1e308), and the gate's check then says so instead of returning -inf
+        always_finite=False,
     )
 
 
@@ -822,7 +835,7 @@ def _cross_entropy_op(logits: Tensor, targets: ArrayLike) -> Op:
         forward=forward,
         local=local,
         formula="dL/dx_n = (softmax(x_n) - onehot(t_n)) / N",
-        always_finite=True,
+        always_finite=False,  # as log_softmax: logits spanning more than float64 give inf
     )
 
 
@@ -868,7 +881,7 @@ def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
                 f"concatenate: all tensors need the same number of axes, got {first.shape} "
                 f"and {other.shape}"
             )
-        result = apply_tensor(_concatenate(_axis(axis, first.ndim)), result, other)
+        result = apply_tensor(_concatenate(_axis(axis, first.ndim, "concatenate")), result, other)
     return result
 
 
