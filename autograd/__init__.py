@@ -11,6 +11,7 @@ Note: the import name ``autograd`` is also used by the unrelated HIPS autograd p
 backprop-lab into a virtual environment of its own.
 """
 
+from autograd.derivatives import grad, jacobian
 from autograd.gradcheck import (
     GateMismatch,
     GradcheckError,
@@ -45,8 +46,10 @@ __all__ = [
     "concatenate",
     "find_wrong_gate",
     "find_wrong_tensor_gate",
+    "grad",
     "gradcheck",
     "is_grad_enabled",
+    "jacobian",
     "no_grad",
     "numerical_grad",
     "power",

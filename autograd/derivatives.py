@@ -1,0 +1,110 @@
+"""Asking for derivatives without touching ``.grad``: :func:`grad` and :func:`jacobian`.
+
+``backward()`` *accumulates* into every leaf's ``.grad``, as training wants. Sometimes you only
+want to know a derivative: "what is d f / d x here?", "what does the Jacobian of this layer look
+like?". These functions run the same backward walk and hand the answer back, leaving every
+``.grad`` in the graph as it was.
+
+The Jacobian of ``y = f(x)`` is built row by row: seeding the backward walk with the one-hot
+array ``e_i`` (1 at output element ``i``, 0 elsewhere) gives ``e_iᵀ J``, the ``i``-th row.
+That is exactly what reverse mode computes cheaply (one vector-Jacobian product per walk), and
+why a full Jacobian costs one walk per output element.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, overload
+
+import numpy as np
+
+from autograd.graph import topological_order
+from autograd.tensor import Tensor, zero_grad_of
+from autograd.value import Value
+
+Node = Value | Tensor
+
+#: A Jacobian with more entries than this is refused: one backward walk per output element,
+#: and an array of outputs x inputs numbers.
+MAX_JACOBIAN_ENTRIES = 10_000_000
+
+
+@overload
+def grad(output: Node, inputs: Node, grad_output: Any = None) -> Any: ...
+
+
+@overload
+def grad(output: Node, inputs: Sequence[Node], grad_output: Any = None) -> list[Any]: ...
+
+
+def grad(output: Node, inputs: Node | Sequence[Node], grad_output: Any = None) -> Any:
+    """d output / d input for each of ``inputs`` (floats for Values, arrays for Tensors).
+
+    ``grad_output`` is the seed, as in ``backward(grad)``: 1 by default (``output`` must then
+    be a number, or a one-element tensor). An input the output does not depend on gets 0. Every
+    ``.grad`` in the graph is left as it was, also when the walk fails.
+    """
+    single = isinstance(inputs, (Value, Tensor))
+    wanted: list[Node] = [inputs] if isinstance(inputs, (Value, Tensor)) else list(inputs)
+    if not isinstance(output, (Value, Tensor)):
+        raise TypeError(f"grad() takes a Value or a Tensor output, got {type(output).__name__}")
+    for node in wanted:
+        if not isinstance(node, type(output)):
+            raise TypeError(
+                f"grad(): every input must be a {type(output).__name__} like the output, got "
+                f"{type(node).__name__}"
+            )
+        if isinstance(node, Tensor) and not node.requires_grad:
+            raise ValueError(
+                "grad(): an input was made with requires_grad=False, so it has no gradient; "
+                "make it with requires_grad=True"
+            )
+    order = topological_order(output)
+    saved = [(node, node.grad) for node in order]
+    in_graph = {id(node) for node in order}
+    try:
+        for node in order:  # a clean slate: leaves accumulate, and must start from zero
+            if isinstance(node, Value):
+                node.grad = 0.0
+            elif node.requires_grad:  # (data keeps its "no gradient" marker)
+                node.grad = zero_grad_of(node.data)
+        output.backward(grad_output)
+        found = [_copy(node.grad) if id(node) in in_graph else _zero(node) for node in wanted]
+    finally:
+        for node, old in saved:
+            node.grad = old
+    return found[0] if single else found
+
+
+def jacobian(f: Callable[[Tensor], Tensor], x: Any) -> np.ndarray:
+    """The full Jacobian of ``y = f(x)`` at ``x``: ``J[i..., j...] = d y[i...] / d x[j...]``,
+    of shape ``y.shape + x.shape`` (for a vector to a vector, the usual m x n matrix).
+
+    Built one row per output element by seeding backward with a one-hot array (see the module
+    docstring). ``x`` is a Tensor or anything ``Tensor(x)`` accepts.
+    """
+    leaf = x if isinstance(x, Tensor) else Tensor(x, "x")
+    y = f(leaf)
+    if not isinstance(y, Tensor):
+        raise TypeError(f"jacobian: f must return a Tensor built from x, got {type(y).__name__}")
+    entries = y.size * leaf.size
+    if entries > MAX_JACOBIAN_ENTRIES:
+        raise ValueError(
+            f"jacobian: {y.shape} outputs x {leaf.shape} inputs is {entries:,} entries, one "
+            f"backward walk per output; over {MAX_JACOBIAN_ENTRIES:,} is refused. Ask for a "
+            "vector-Jacobian product instead: grad(y, x, grad_output=v)"
+        )
+    rows = np.zeros((y.size, leaf.size), dtype=leaf.data.dtype)
+    for i in range(y.size):
+        seed = np.zeros(y.size, dtype=y.data.dtype)
+        seed[i] = 1.0
+        rows[i] = np.ravel(grad(y, leaf, seed.reshape(y.shape)))
+    return rows.reshape(y.shape + leaf.shape)
+
+
+def _copy(g: Any) -> Any:
+    return np.array(g, copy=True) if isinstance(g, np.ndarray) else float(g)
+
+
+def _zero(node: Node) -> Any:
+    return np.zeros_like(node.data) if isinstance(node, Tensor) else 0.0
