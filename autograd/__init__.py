@@ -11,7 +11,7 @@ Note: the import name ``autograd`` is also used by the unrelated HIPS autograd p
 backprop-lab into a virtual environment of its own.
 """
 
-from autograd.derivatives import grad, jacobian
+from autograd.derivatives import grad, hessian, jacobian
 from autograd.gradcheck import (
     GateMismatch,
     GradcheckError,
@@ -48,6 +48,7 @@ __all__ = [
     "find_wrong_tensor_gate",
     "grad",
     "gradcheck",
+    "hessian",
     "is_grad_enabled",
     "jacobian",
     "no_grad",

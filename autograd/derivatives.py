@@ -1,4 +1,5 @@
-"""Asking for derivatives without touching ``.grad``: :func:`grad` and :func:`jacobian`.
+"""Asking for derivatives without touching ``.grad``: :func:`grad`, :func:`jacobian`,
+:func:`hessian`.
 
 ``backward()`` *accumulates* into every leaf's ``.grad``, as training wants. Sometimes you only
 want to know a derivative: "what is d f / d x here?", "what does the Jacobian of this layer look
@@ -9,6 +10,13 @@ The Jacobian of ``y = f(x)`` is built row by row: seeding the backward walk with
 array ``e_i`` (1 at output element ``i``, 0 elsewhere) gives ``e_iᵀ J``, the ``i``-th row.
 That is exactly what reverse mode computes cheaply (one vector-Jacobian product per walk), and
 why a full Jacobian costs one walk per output element.
+
+**Gradients that are graphs.** With ``create_graph=True`` the walk is run with Values instead
+of floats: every ``downstream = upstream × local`` is a gate, and each local derivative is made
+by the op's own rule (:mod:`autograd.ops`) applied to the inputs *as Values*. The gradient is
+then an ordinary node, which can be drawn (``viz.draw``), stepped through, or differentiated
+again: d/dx of (d f/dx) is the second derivative, and :func:`hessian` collects them all. This is
+what Newton's method needs, θ ← θ − J'(θ)/J''(θ).
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ import numpy as np
 
 from autograd.graph import topological_order
 from autograd.tensor import Tensor, zero_grad_of
-from autograd.value import Value
+from autograd.value import Value, as_seed
 
 Node = Value | Tensor
 
@@ -30,19 +38,32 @@ MAX_JACOBIAN_ENTRIES = 10_000_000
 
 
 @overload
-def grad(output: Node, inputs: Node, grad_output: Any = None) -> Any: ...
+def grad(
+    output: Node, inputs: Node, grad_output: Any = None, create_graph: bool = False
+) -> Any: ...
 
 
 @overload
-def grad(output: Node, inputs: Sequence[Node], grad_output: Any = None) -> list[Any]: ...
+def grad(
+    output: Node, inputs: Sequence[Node], grad_output: Any = None, create_graph: bool = False
+) -> list[Any]: ...
 
 
-def grad(output: Node, inputs: Node | Sequence[Node], grad_output: Any = None) -> Any:
+def grad(
+    output: Node,
+    inputs: Node | Sequence[Node],
+    grad_output: Any = None,
+    create_graph: bool = False,
+) -> Any:
     """d output / d input for each of ``inputs`` (floats for Values, arrays for Tensors).
 
     ``grad_output`` is the seed, as in ``backward(grad)``: 1 by default (``output`` must then
     be a number, or a one-element tensor). An input the output does not depend on gets 0. Every
     ``.grad`` in the graph is left as it was, also when the walk fails.
+
+    With ``create_graph=True`` (Values only) each gradient is returned as a Value that is a
+    node of a graph built from the inputs, so it can be differentiated again (see the module
+    docstring). Inside :func:`~autograd.no_grad` nothing is recorded, so it cannot.
     """
     single = isinstance(inputs, (Value, Tensor))
     wanted: list[Node] = [inputs] if isinstance(inputs, (Value, Tensor)) else list(inputs)
@@ -59,6 +80,16 @@ def grad(output: Node, inputs: Node | Sequence[Node], grad_output: Any = None) -
                 "grad(): an input was made with requires_grad=False, so it has no gradient; "
                 "make it with requires_grad=True"
             )
+    if create_graph:
+        if not isinstance(output, Value):
+            raise TypeError(
+                "grad(create_graph=True) differentiates Values (scalar graphs); a Tensor's "
+                "gradient of a gradient is not built yet: use Values, or jacobian() for first "
+                "derivatives of a Tensor function"
+            )
+        seed = 1.0 if grad_output is None else as_seed(grad_output)
+        found = _gradient_graph(output, wanted, seed)  # type: ignore[arg-type]
+        return found[0] if single else found
     order = topological_order(output)
     saved = [(node, node.grad) for node in order]
     in_graph = {id(node) for node in order}
@@ -100,6 +131,56 @@ def jacobian(f: Callable[[Tensor], Tensor], x: Any) -> np.ndarray:
         seed[i] = 1.0
         rows[i] = np.ravel(grad(y, leaf, seed.reshape(y.shape)))
     return rows.reshape(y.shape + leaf.shape)
+
+
+def _gradient_graph(output: Value, wanted: list[Value], seed: float) -> list[Value]:
+    """The backward walk with Values for gradients (``create_graph=True``).
+
+    The same rule as :func:`autograd.graph.backprop`, downstream = upstream × local, summed
+    over a value's uses; but upstream and local are Values, and each local derivative comes
+    from the op's rule applied to the gate's inputs and output *as Values*
+    (``gate.local(*parents, node)``), so the product is a gate of a new graph. A local that is
+    a plain number (add's 1, relu's 0 or 1) is applied as a number: ``upstream × 1`` adds no
+    gate, ``upstream × 0`` no term.
+    """
+    grads: dict[int, Value] = {id(output): Value(seed, f"{seed:g}")}
+    for node in reversed(topological_order(output)):
+        upstream = grads.get(id(node))
+        if upstream is None or node.gate is None:
+            continue
+        for parent, local in zip(node.parents, node.gate.local(*node.parents, node), strict=True):
+            if isinstance(local, Value):
+                down = upstream * local
+            elif local == 0.0:
+                continue
+            else:
+                down = upstream if local == 1.0 else upstream * float(local)
+            previous = grads.get(id(parent))
+            grads[id(parent)] = down if previous is None else previous + down
+    found = []
+    for x in wanted:
+        g = grads.get(id(x))
+        if g is None:
+            g = Value(0.0, "0")
+        elif g is grads[id(output)] or g is x:  # d x / d x: the seed itself, a fresh copy
+            g = g * 1.0
+        if not g.label and output.label and x.label:
+            g.label = f"d{output.label}/d{x.label}"
+        found.append(g)
+    return found
+
+
+def hessian(f: Callable[..., Value], inputs: Sequence[Any]) -> np.ndarray:
+    """The matrix of second derivatives H[i, j] = d² f / d x_i d x_j of a scalar function at
+    ``inputs`` (numbers or Values): each gradient, built as a graph
+    (``grad(..., create_graph=True)``), differentiated once more. For Newton's method,
+    θ ← θ − H⁻¹ ∇f."""
+    xs = [x if isinstance(x, Value) else Value(float(x), f"x{i}") for i, x in enumerate(inputs)]
+    out = f(*xs)
+    if not isinstance(out, Value):
+        raise TypeError(f"hessian: f must return a Value built from its inputs, got {out!r}")
+    first = grad(out, xs, create_graph=True)
+    return np.array([grad(g, xs) for g in first], dtype=float)
 
 
 def _copy(g: Any) -> Any:

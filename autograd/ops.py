@@ -15,6 +15,10 @@ Conventions for the rules:
 * ``local(*xs, out) -> tuple[float, ...]`` takes the same inputs *and the forward output* (so
   ``exp`` and ``sigmoid`` can reuse it) and returns ``d out / d x_i`` for every input, in order.
   Backprop then applies ``downstream_i = upstream * local_i`` for each input.
+* The local rules use only operators (``+ - * / **``), comparisons and :func:`_ln`, so the
+  same rule also runs on :class:`~autograd.Value` s: given Values it builds the derivative as
+  a graph, which is how :func:`autograd.grad` with ``create_graph=True`` differentiates a
+  gradient again (second derivatives, Newton's method).
 * ``smooth(*xs) -> bool`` says whether the inputs are inside the domain *and* at least
   :data:`KINK_MARGIN` away from any point where the derivative jumps (relu at 0, max at a tie).
   The test strategies use it to draw inputs where central differences are meaningful.
@@ -88,6 +92,12 @@ def _sigmoid(x: float) -> float:
     return e / (1.0 + e)
 
 
+def _ln(a: Any) -> Any:
+    """ln a for a float, or for a Value (its ``log`` gate): the one function a local rule
+    needs that is not an operator (see the module docstring)."""
+    return math.log(a) if isinstance(a, float) else a.log()
+
+
 def _max_local(a: float, b: float, out: float) -> tuple[float, float]:
     """The router: the larger input gets the whole upstream gradient, the other 0.
 
@@ -153,7 +163,7 @@ POW_VALUE = Op(
     "**",
     2,
     forward=lambda a, b: math.pow(a, b),
-    local=lambda a, b, out: (b * math.pow(a, b - 1.0), out * math.log(a)),
+    local=lambda a, b, out: (b * a ** (b - 1.0), out * _ln(a)),
     formula="d(a^b)/da = b a^(b-1), d(a^b)/db = a^b ln a",
     domain="a > 0 (the derivative with respect to the exponent is a^b ln a); "
     "for a negative base use a number exponent, x ** 2",
@@ -238,7 +248,7 @@ def power(n: float) -> Op:
     elif n == 1:
         local = lambda a, out: (1.0,)  # noqa: E731
     else:
-        local = lambda a, out: (n * math.pow(a, n - 1.0),)  # noqa: E731
+        local = lambda a, out: (n * a ** (n - 1.0),)  # noqa: E731
     whole = float(n).is_integer()
     smooth: Callable[..., bool]
     if whole and n >= 0:

@@ -129,6 +129,23 @@ class Value(GraphNode):
             return _binary_gate(_ops.POW_VALUE)(self, exponent)
         return _unary_gate(_ops.power(_as_exponent(exponent)))(self)
 
+    # -- comparisons: of the values, giving a bool, outside the graph --------------------------
+    # (A comparison is a step function: no gate, its derivative is 0 wherever it has one. The
+    # local rules of relu and max use them, so those rules run on Values too. == is left as
+    # identity: Values are dictionary keys.)
+
+    def __lt__(self, other: Operand) -> bool:
+        return self.data < _compared(other)
+
+    def __le__(self, other: Operand) -> bool:
+        return self.data <= _compared(other)
+
+    def __gt__(self, other: Operand) -> bool:
+        return self.data > _compared(other)
+
+    def __ge__(self, other: Operand) -> bool:
+        return self.data >= _compared(other)
+
     def exp(self) -> Value:
         """e^x; d/dx = e^x."""
         return _exp(self)
@@ -192,7 +209,7 @@ class Value(GraphNode):
             NonFiniteError: ``grad`` is inf or nan, or a gradient overflowed float64; names
                 the node where it happened.
         """
-        seed = 1.0 if grad is None else _seed(grad)
+        seed = 1.0 if grad is None else as_seed(grad)
         backprop(self, seed, 0.0, math.isfinite, on_step)
 
     def zero_grad(self) -> None:
@@ -201,7 +218,15 @@ class Value(GraphNode):
             node.grad = 0.0
 
 
-def _seed(grad: object) -> float:
+def _compared(other: object) -> float:
+    if isinstance(other, Value):
+        return other.data
+    if isinstance(other, _ACCEPTED):
+        return _to_float(other)
+    raise TypeError(f"cannot compare a Value with {type(other).__name__}")
+
+
+def as_seed(grad: object) -> float:
     """``backward(grad)``'s seed, checked before the walk touches anything."""
     if callable(grad):
         raise TypeError(

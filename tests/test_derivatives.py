@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import math
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 
 import autograd
 from autograd import NonFiniteError, Tensor, Value
+from autograd.testing import Expression, expressions
 
 
 def test_grad_of_values_is_what_backward_gives_and_touches_no_grad() -> None:
@@ -118,3 +120,96 @@ def test_jacobian_agrees_with_pytorch() -> None:
         lambda t: torch.sigmoid(torch.tensor(W) @ t), torch.tensor(x)
     ).numpy()
     assert np.allclose(ours, theirs, rtol=1e-12, atol=1e-15)
+
+
+# -- gradients that are graphs: second derivatives ------------------------------------------
+
+SECOND_DERIVATIVES = [
+    ("x ** 3", lambda x: x**3, lambda x: 6 * x, 1.3),
+    ("exp", lambda x: x.exp(), math.exp, 0.4),
+    ("log", lambda x: x.log(), lambda x: -1 / x**2, 1.7),
+    ("sigmoid", lambda x: x.sigmoid(), lambda x: _s(x) * (1 - _s(x)) * (1 - 2 * _s(x)), 0.7),
+    ("tanh", lambda x: x.tanh(), lambda x: -2 * math.tanh(x) * (1 - math.tanh(x) ** 2), 0.3),
+    ("1/x", lambda x: x.reciprocal(), lambda x: 2 / x**3, 1.2),
+    ("2 / x", lambda x: 2 / x, lambda x: 4 / x**3, 0.9),
+    ("2 ** x", lambda x: 2**x, lambda x: math.log(2) ** 2 * 2**x, 0.8),
+    ("x ** x", lambda x: x**x, lambda x: x**x * ((math.log(x) + 1) ** 2 + 1 / x), 1.4),
+    ("relu(x) * x", lambda x: x.relu() * x, lambda x: 2.0, 0.6),
+    ("max(x, 1) ** 2", lambda x: x.max(Value(1.0)) ** 2, lambda x: 2.0, 1.5),
+]
+
+
+def _s(x: float) -> float:
+    return 1 / (1 + math.exp(-x))
+
+
+@pytest.mark.parametrize(
+    ("f", "second", "at"),
+    [c[1:] for c in SECOND_DERIVATIVES],
+    ids=[c[0] for c in SECOND_DERIVATIVES],
+)
+def test_second_derivatives_of_every_op(f, second, at: float) -> None:  # type: ignore[no-untyped-def]
+    x = Value(at, "x")
+    first = autograd.grad(f(x), x, create_graph=True)
+    assert isinstance(first, Value)
+    assert math.isclose(autograd.grad(first, x), second(at), rel_tol=1e-9, abs_tol=1e-12)
+    assert x.grad == 0.0  # nothing accumulated anywhere
+
+
+@settings(max_examples=40, deadline=None)
+@given(expressions(max_leaves=2, max_nodes=5))
+def test_second_derivatives_match_differences_of_the_first(expr: Expression) -> None:
+    def first(*xs: float) -> float:
+        leaves = [Value(x) for x in xs]
+        return float(autograd.grad(expr(*leaves), leaves[0]))
+
+    leaves = [Value(x) for x in expr.inputs]
+    d1 = autograd.grad(expr(*leaves), leaves[0], create_graph=True)
+    d2 = autograd.grad(d1, leaves[0])
+    eps = 1e-5
+    x0, *rest = expr.inputs
+    numeric = (first(x0 + eps, *rest) - first(x0 - eps, *rest)) / (2 * eps)
+    assert math.isclose(d2, numeric, rel_tol=1e-3, abs_tol=1e-4), (expr, d2, numeric)
+
+
+def test_the_hessian_is_the_matrix_of_second_derivatives() -> None:
+    H = autograd.hessian(lambda a, b: a * a * b + b.exp(), [1.5, 0.5])
+    assert np.allclose(H, [[2 * 0.5, 2 * 1.5], [2 * 1.5, math.exp(0.5)]], rtol=1e-12)
+    assert np.array_equal(H, H.T)
+
+
+def test_newtons_method_finds_the_minimum_in_a_few_steps() -> None:
+    """Seed 003: θ := θ − J'(θ) / J''(θ), and θ := θ − H⁻¹ ∇J for a vector."""
+    theta = Value(3.0, "θ")
+    for _ in range(8):
+        cost = (theta - 1.0) ** 4 + (theta - 1.0) ** 2  # minimum at θ = 1
+        slope = autograd.grad(cost, theta, create_graph=True)
+        theta = Value(theta.data - slope.data / autograd.grad(slope, theta), "θ")
+    assert abs(theta.data - 1.0) < 1e-6
+    point = np.array([2.0, -1.0])  # a quadratic bowl: one Newton step lands on its minimum
+
+    def bowl(x: Value, y: Value) -> Value:
+        return 3 * (x - 1.0) ** 2 + (x - 1.0) * (y + 2.0) + 2 * (y + 2.0) ** 2
+
+    xs = [Value(v) for v in point]
+    gradient = np.array(autograd.grad(bowl(*xs), xs))
+    step = np.linalg.solve(autograd.hessian(bowl, point), gradient)
+    assert np.allclose(point - step, [1.0, -2.0], atol=1e-12)
+
+
+def test_a_gradient_graph_can_be_drawn() -> None:
+    import viz
+
+    x = Value(0.5, "x")
+    f = x.sigmoid()
+    f.label = "f"
+    g = autograd.grad(f, x, create_graph=True)
+    assert g.label == "df/dx"
+    source = viz.draw(g).source
+    assert "σ" in source and "df/dx" in source
+
+
+def test_create_graph_is_for_values() -> None:
+    t = Tensor([1.0, 2.0], "t")
+    with pytest.raises(TypeError, match="create_graph=True"):
+        autograd.grad((t * t).sum(), t, create_graph=True)
