@@ -63,7 +63,9 @@ def grad(
 
     With ``create_graph=True`` (Values only) each gradient is returned as a Value that is a
     node of a graph built from the inputs, so it can be differentiated again (see the module
-    docstring). Inside :func:`~autograd.no_grad` nothing is recorded, so it cannot.
+    docstring). A gradient may be a node of the original graph (d(x y)/dx is ``y`` itself);
+    a new one is named ``df/dx`` when both ends have names. Inside :func:`~autograd.no_grad`
+    nothing is recorded, so it cannot be differentiated again.
     """
     single = isinstance(inputs, (Value, Tensor))
     wanted: list[Node] = [inputs] if isinstance(inputs, (Value, Tensor)) else list(inputs)
@@ -139,35 +141,41 @@ def _gradient_graph(output: Value, wanted: list[Value], seed: float) -> list[Val
     The same rule as :func:`autograd.graph.backprop`, downstream = upstream × local, summed
     over a value's uses; but upstream and local are Values, and each local derivative comes
     from the op's rule applied to the gate's inputs and output *as Values*
-    (``gate.local(*parents, node)``), so the product is a gate of a new graph. A local that is
-    a plain number (add's 1, relu's 0 or 1) is applied as a number: ``upstream × 1`` adds no
-    gate, ``upstream × 0`` no term.
+    (``gate.local(*parents, node)``), so the product is a gate of a new graph. Numbers stay
+    numbers until they meet a Value (the seed, add's local 1, relu's 0 or 1), so
+    ``upstream × 1`` adds no gate and ``upstream × 0`` no term.
     """
-    grads: dict[int, Value] = {id(output): Value(seed, f"{seed:g}")}
+    grads: dict[int, Value | float] = {id(output): seed}
     for node in reversed(topological_order(output)):
         upstream = grads.get(id(node))
         if upstream is None or node.gate is None:
             continue
         for parent, local in zip(node.parents, node.gate.local(*node.parents, node), strict=True):
-            if isinstance(local, Value):
-                down = upstream * local
-            elif local == 0.0:
+            down = _times(upstream, local)
+            if down is None:
                 continue
-            else:
-                down = upstream if local == 1.0 else upstream * float(local)
             previous = grads.get(id(parent))
             grads[id(parent)] = down if previous is None else previous + down
     found = []
     for x in wanted:
-        g = grads.get(id(x))
-        if g is None:
-            g = Value(0.0, "0")
-        elif g is grads[id(output)] or g is x:  # d x / d x: the seed itself, a fresh copy
-            g = g * 1.0
+        g = grads.get(id(x), 0.0)
+        if not isinstance(g, Value):  # a number: the derivative does not depend on anything
+            g = Value(float(g), f"{float(g):g}")
         if not g.label and output.label and x.label:
             g.label = f"d{output.label}/d{x.label}"
         found.append(g)
     return found
+
+
+def _times(upstream: Value | float, local: Any) -> Value | float | None:
+    """upstream × local with as few gates as possible; ``None`` for a product that is 0."""
+    if not isinstance(upstream, Value) and not isinstance(local, Value):
+        return upstream * float(local) or None
+    if not isinstance(local, Value):
+        return None if local == 0.0 else upstream if local == 1.0 else upstream * float(local)
+    if not isinstance(upstream, Value):
+        return None if upstream == 0.0 else local if upstream == 1.0 else local * upstream
+    return upstream * local
 
 
 def hessian(f: Callable[..., Value], inputs: Sequence[Any]) -> np.ndarray:

@@ -213,3 +213,15 @@ def test_create_graph_is_for_values() -> None:
     t = Tensor([1.0, 2.0], "t")
     with pytest.raises(TypeError, match="create_graph=True"):
         autograd.grad((t * t).sum(), t, create_graph=True)
+
+
+def test_a_gradient_graph_has_no_needless_gates() -> None:
+    """The seed 1 and add's local 1 multiply nothing: d σ(x)/dx is σ (1 - σ), three gates."""
+    x = Value(0.5, "x")
+    f = x.sigmoid()
+    g = autograd.grad(f, x, create_graph=True)
+    new = [n for n in autograd.topological_order(g) if n.gate is not None and n is not f]
+    assert sorted(n.op for n in new) == ["mul", "sub"]
+    y = Value(3.0, "y")
+    assert autograd.grad(x * y, x, create_graph=True) is y  # d(xy)/dx is y itself
+    assert autograd.grad(x * y, Value(1.0), create_graph=True).data == 0.0
