@@ -2,11 +2,13 @@
 
 Graphviz lays out each drawing from scratch, and a label that grows (a ``?`` becoming
 ``-0.53``, or ``upstream x local = downstream`` appearing on one edge) can shift every node.
-For a step-through sequence that would make the slides jump. So the widest frame (every
-number known, every edge in ``upstream x local = downstream`` form) is laid out once by
-``dot``; its node positions, edge splines and label positions are read back (Graphviz's JSON
-output), and every frame is drawn at exactly those positions with Graphviz's ``nop2`` layout,
-which keeps the positions and splines it is given.
+For a series of slides (forward only, then with gradients; a step-through) that would make
+the figure jump. So the widest drawing (every number known, every edge in
+``upstream x local = downstream`` form) is laid out once by ``dot``; its node positions and
+edge splines are read back (Graphviz's JSON output), and every drawing of the graph, by
+``viz.draw`` or ``viz.step``, is made at exactly those positions with Graphviz's ``nop2``
+layout, which keeps the positions and splines it is given. (Edge labels are nodes too, see
+:mod:`viz.labels`, so they are pinned like any node.)
 """
 
 from __future__ import annotations
