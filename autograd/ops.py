@@ -37,6 +37,9 @@ from typing import Any
 KINK_MARGIN = 1e-3
 
 
+#: Symbols written between their two operands (``a / b``) in expressions, captions and errors.
+INFIX_SYMBOLS = frozenset({"+", "-", "*", "/", "**", "@"})
+
 #: The domain text of an op defined everywhere (the default).
 ALL_REALS = "all real inputs"
 

@@ -361,9 +361,6 @@ def _binary_gate(op: Op, reflected: bool = False) -> Callable[[Value, Operand], 
 _new_node = object.__new__
 
 
-_INFIX_SYMBOLS = frozenset({"+", "-", "*", "/", "**", "@"})
-
-
 def _non_finite(op: Op, xs: tuple[float, ...], problem: Exception | str) -> NonFiniteError:
     """The error for an op whose value or local derivative is not a finite real number.
 
@@ -372,12 +369,10 @@ def _non_finite(op: Op, xs: tuple[float, ...], problem: Exception | str) -> NonF
     """
     # written as the expression is, with the op's symbol: "1.0 / 0.0", "log(-1.0)", "(-8.0)**0.5"
     args = ", ".join(repr(x) for x in xs)
-    if len(xs) == 2 and op.symbol in _INFIX_SYMBOLS:
+    if len(xs) == 2 and op.symbol in _ops.INFIX_SYMBOLS:
         call = f"{xs[0]!r} {op.symbol} {xs[1]!r}"
     elif op.symbol.startswith("**"):
         call = f"({args}){op.symbol}"
-    elif len(xs) == 2 and op.symbol in _INFIX_SYMBOLS:
-        call = f"{xs[0]!r} {op.symbol} {xs[1]!r}"
     else:
         call = f"{op.symbol if op.symbol.isidentifier() else op.name}({args})"
     if isinstance(problem, (ValueError, ZeroDivisionError)):

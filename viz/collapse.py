@@ -114,13 +114,9 @@ def collapse(trace: Trace, level: str) -> Trace:
 
 
 def _sum(values: list[Data | None]) -> Data | None:
-    if any(v is None for v in values):
-        return None
-    total: Data = 0.0
-    for v in values:
-        assert v is not None
-        total = total + v
-    return total
+    """The total of the gradients sent back along merged edges; ``None`` while one is unknown."""
+    known = [v for v in values if v is not None]
+    return sum(known, 0.0) if len(known) == len(values) else None
 
 
 def _box_node(

@@ -12,7 +12,7 @@ from viz.collapse import collapse as collapse_groups
 from viz.focus import Grouping, with_groups
 from viz.focus import around as focus_around
 from viz.labels import LabelSize
-from viz.layout import compute_layout
+from viz.layout import Layout, compute_layout
 from viz.render import (
     RenderError,
     check_png_size,
@@ -22,7 +22,7 @@ from viz.render import (
     write_atomically,
 )
 from viz.style import DrawOptions, figure_needs_scientific, to_dot
-from viz.trace import Node, Trace, fold_constants, trace
+from viz.trace import Node, Trace, fold_constants, folds_constants, trace
 
 #: Graphs larger than this are refused by default: unreadable, and slow for Graphviz to lay out.
 MAX_NODES = 2000
@@ -146,8 +146,7 @@ def draw(
             form; every value and gradient at a box's boundary is kept (see
             :mod:`viz.collapse`).
     """
-    if constants not in ("fold", "leaves"):
-        raise ValueError(f"constants must be 'fold' or 'leaves', got {constants!r}")
+    fold = folds_constants(constants)
     roots: list[Node] = [root] if isinstance(root, (Value, Tensor)) else list(root)
     if not roots or not all(isinstance(r, (Value, Tensor)) for r in roots):
         raise TypeError(
@@ -180,7 +179,7 @@ def draw(
                 "radius=...), or pass max_nodes= to force."
             )
         traces.append(traced)
-    if constants == "fold":
+    if fold:
         traces = [fold_constants(t) for t in traces]
     try:
         return Diagram(pinned_dot(traces, options, titles))
@@ -191,20 +190,33 @@ def draw(
 
 
 def pinned_dot(
+    traces: Sequence[Trace], options: DrawOptions, titles: Sequence[str] | None = None
+) -> str:
+    """DOT for ``traces`` pinned to the layout of their widest drawing (see
+    :func:`pinned_layout`)."""
+    layout, options = pinned_layout(traces, options, titles)
+    return str(to_dot(traces, options, titles, layout=layout).source)
+
+
+def pinned_layout(
     traces: Sequence[Trace],
     options: DrawOptions,
     titles: Sequence[str] | None = None,
     caption: str | None = None,
-) -> str:
-    """DOT for ``traces`` pinned to the layout of their widest drawing (every gradient shown,
-    in ``upstream × local = downstream`` form, and ``caption`` on top), so that every drawing
-    of one graph, forward only or with gradients, has the same canvas and node positions."""
+) -> tuple[Layout, DrawOptions]:
+    """The layout every drawing of ``traces`` is pinned to, and the options to draw them with.
+
+    Laid out is the widest drawing: every gradient shown, in ``upstream × local = downstream``
+    form, and ``caption`` (a step-through's longest) on top; so every drawing of one graph,
+    forward only, with gradients, or a step-through frame, has the same canvas and node
+    positions. The options gain ``scientific=True`` when some number of the figure needs it,
+    so that all of them are written one way.
+    """
     widest = [dataclasses.replace(t, highlight=None, caption=caption) for t in traces]
     if figure_needs_scientific(widest, options):
-        options = dataclasses.replace(options, scientific=True)  # one format for the figure
+        options = dataclasses.replace(options, scientific=True)
     sizes: dict[str, LabelSize] = {}
     template = to_dot(
         widest, dataclasses.replace(options, grads=True, chain=True), titles, sizes=sizes
     )
-    layout = compute_layout(template.source, sizes)
-    return str(to_dot(traces, options, titles, layout=layout).source)
+    return compute_layout(template.source, sizes), options

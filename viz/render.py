@@ -119,6 +119,14 @@ _INSTALL_COMMANDS = "apt-get install graphviz, brew install graphviz or conda in
 _INSTALL_HINT = f"Install the Graphviz program ({_INSTALL_COMMANDS})"
 
 
+def _missing_pdf_libraries_error(missing: list[str]) -> RenderError:
+    return RenderError(
+        "PDF without the system Graphviz is converted from SVG by Python packages that are "
+        f"not installed here: {', '.join(missing)} (they come with backprop-lab; reinstall "
+        f"it, or pip install {' '.join(missing)}). Or: {_INSTALL_HINT}; or save as .svg."
+    )
+
+
 def missing_pdf_libraries() -> list[str]:
     """The ``pip install`` names of the PDF converter's packages that are not installed."""
     return [
@@ -156,11 +164,7 @@ def choose_renderer(fmt: str, renderer: str = "auto") -> str:
         missing = missing_pdf_libraries()
         if not missing:
             return "bundled"
-        raise RenderError(
-            "PDF without the system Graphviz is converted from SVG by Python packages that are "
-            f"not installed here: {', '.join(missing)} (they come with backprop-lab; reinstall "
-            f"it, or pip install {' '.join(missing)}). Or: {_INSTALL_HINT}; or save as .svg."
-        )
+        raise _missing_pdf_libraries_error(missing)
     raise RenderError(
         f"{fmt.upper()} output needs the system Graphviz program 'dot', which is not on PATH "
         f"(the bundled renderer makes SVG, PNG and PDF). {_INSTALL_HINT}, or save as .svg."
@@ -230,11 +234,7 @@ def svg_to_pdf(svg: bytes) -> bytes:
     """
     missing = missing_pdf_libraries()
     if missing:
-        raise RenderError(
-            f"cannot convert SVG to PDF: {', '.join(missing)} not installed (they come with "
-            f"backprop-lab; pip install {' '.join(missing)}). Or: {_INSTALL_HINT}; or save as "
-            ".svg."
-        )
+        raise _missing_pdf_libraries_error(missing)
     from reportlab.graphics import renderPDF
     from svglib.svglib import svg2rlg
 

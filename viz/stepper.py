@@ -26,14 +26,12 @@ from typing import Any, overload
 import numpy as np
 
 from autograd import BackwardStep, Tensor, Value, topological_order
-from viz.diagram import Diagram
-from viz.labels import LabelSize
-from viz.layout import compute_layout
+from autograd.ops import INFIX_SYMBOLS
+from viz.diagram import Diagram, pinned_layout
 from viz.player import inline_svg, player_html
 from viz.render import RenderError, choose_renderer, write_atomically
 from viz.style import (
     DrawOptions,
-    figure_needs_scientific,
     format_local,
     format_number,
     format_shape,
@@ -41,12 +39,20 @@ from viz.style import (
     is_small,
     to_dot,
 )
-from viz.trace import Data, Local, Node, Trace, TraceEdge, TraceNode, fold_constants, trace
+from viz.trace import (
+    Data,
+    Local,
+    Node,
+    Trace,
+    TraceEdge,
+    TraceNode,
+    fold_constants,
+    folds_constants,
+    trace,
+)
 
 #: Stepping through more nodes than this is refused by default: one frame per node and gate.
 MAX_STEP_NODES = 300
-
-_INFIX = {"+", "-", "*", "/", "**", "@"}
 
 
 class Frame(Diagram):
@@ -223,8 +229,7 @@ def step(
     loss), as for ``backward()`` without a gradient. With ``constants="fold"`` (the default) a
     number operand is drawn inside its gate and has no forward frame of its own.
     """
-    if constants not in ("fold", "leaves"):
-        raise ValueError(f"constants must be 'fold' or 'leaves', got {constants!r}")
+    fold = folds_constants(constants)
     if not isinstance(root, (Value, Tensor)):
         raise TypeError(f"step() takes a Value or a Tensor, got {type(root).__name__}")
     if grads and isinstance(root, Tensor) and root.size != 1:
@@ -255,7 +260,7 @@ def step(
     ids = {id(node.value): node.id for node in full.nodes}
     inputs = _inputs_of(full)
     # With constants folded into their gates (as viz.draw draws them), a number has no frame.
-    shown = fold_constants(full) if constants == "fold" else full
+    shown = fold_constants(full) if fold else full
     kept = {node.id for node in shown.nodes}
     shown_symbols = {node.id: node.symbol for node in shown.nodes}  # "+ 1", as drawn
     forward = [k for k, node in enumerate(full.nodes) if node.id in kept]
@@ -273,7 +278,7 @@ def step(
         symbol = shown_symbols.get(gate_id, "")
         states.append(_backward_state(full, steps, j, gate_id, sent, inputs, options, symbol))
 
-    if constants == "fold":
+    if fold:
         states = [fold_constants(state) for state in states]
         full = shown
     order = [order[k] for k in forward]
@@ -281,12 +286,7 @@ def step(
     # One layout for every frame: the widest labels (everything known, chain form everywhere)
     # and the longest caption, so nothing in any frame needs more room than it has.
     longest = max((state.caption or "" for state in states), key=len)
-    widest = dataclasses.replace(full, caption=longest, highlight=None)
-    if figure_needs_scientific([widest], options):
-        options = dataclasses.replace(options, scientific=True)  # one format for all frames
-    sizes: dict[str, LabelSize] = {}
-    template = to_dot([widest], dataclasses.replace(options, grads=True, chain=True), sizes=sizes)
-    layout = compute_layout(template.source, sizes)
+    layout, options = pinned_layout([full], options, caption=longest)
 
     frames = []
     for index, state in enumerate(states):
@@ -354,7 +354,7 @@ def _formula(node: TraceNode, inputs: list[TraceNode], options: DrawOptions) -> 
     """``x + y``, ``exp(a)``, ``a**2``... with the inputs' names (or values)."""
     args = [_name(n, options) for n in inputs]
     symbol = node.symbol
-    if symbol in _INFIX and len(args) == 2:
+    if symbol in INFIX_SYMBOLS and len(args) == 2:
         return f"{args[0]} {symbol} {args[1]}"
     if symbol == "-" and len(args) == 1:
         return f"-{args[0]}"
@@ -375,15 +375,9 @@ def _inputs_of(full: Trace) -> dict[str, list[TraceNode]]:
 
 
 def _is_constant(node: TraceNode) -> bool:
-    """An unnamed leaf, or one named by its own value (the engine labels a number operand with
-    its value, ``"-1"`` in ``a * -1``): a constant, not an input."""
-    if not node.label:
-        return True
-    try:
-        number = float(node.label)
-    except ValueError:
-        return False
-    return bool(np.all(node.value.data == number))
+    """An unnamed leaf, or a number operand (:attr:`TraceNode.is_number`): a constant, not an
+    input."""
+    return not node.label or node.is_number
 
 
 def _forward_state(

@@ -229,12 +229,11 @@ def _html(*lines: str) -> str:
 
 
 class _Styler:
-    def __init__(self, options: DrawOptions) -> None:
+    def __init__(self, options: DrawOptions, largest: float = 0.0) -> None:
+        """``largest``: the figure's largest |gradient|, the scale of ``magnitude=True``."""
         self.options = options
         self.palette = PALETTES[options.palette]
-
-    #: The largest gradient in the figure (``magnitude=True``), set by :func:`to_dot`.
-    largest: float = 0.0
+        self.largest = largest
 
     def thickness(self, gradient: Data | None) -> tuple[int, bool]:
         """(line thickness in points, whether the gradient is negative) for an edge: 1 point
@@ -361,9 +360,11 @@ def _add_trace(
         tooltip: str = "",
         arrow: bool = True,
         gradient: Data | None = None,
+        parting: bool = False,
     ) -> None:
         """``tail -> label -> head``, the label node showing ``top`` above the line and
-        ``bottom`` below it; with ``magnitude=True`` as thick as ``gradient`` is large."""
+        ``bottom`` below it; with ``magnitude=True`` as thick as ``gradient`` is large.
+        ``parting``: the edge to a junction, a rank longer, so the uses part after its text."""
         thickness, negative = styler.thickness(gradient)
         attrs = {**labels.node(label, top, bottom, thickness), **pinned(label)}
         if layout:  # room for the line's 2 extra points (see EdgeLabels.node)
@@ -402,8 +403,7 @@ def _add_trace(
                     "tailport": out_of_label,
                     "tailclip": "false",
                     **({} if arrow else {"arrowhead": "none"}),
-                    # a value's sum to its junction: room for its uses to part before the text
-                    **({"minlen": "2"} if label.endswith("_sum") else {}),
+                    **({"minlen": "2"} if parting else {}),
                     **style,
                     **second,
                 },
@@ -421,7 +421,6 @@ def _add_trace(
         if node.id == trace.highlight:
             attrs.update(style="filled", fillcolor=HIGHLIGHT_FILL, penwidth="2")
         fan_in = styler.fan_in_sum(node, outgoing[node.id], trace.cut_outputs.get(node.id, 0))
-        uses = len(outgoing[node.id]) + trace.cut_outputs.get(node.id, 0)
         if node.is_leaf:
             text = escape(_node_title(node, trace.groups.get(node.id, ""), styler))
             if fan_in is not None:
@@ -446,8 +445,6 @@ def _add_trace(
             attrs["tooltip"] = graphviz.escape(node.formula)
             if node.id == trace.highlight:
                 attrs["style"] = "rounded,filled"
-            if not any(uses_of[e.source] > 1 for e in incoming[node.id]):
-                attrs["ordering"] = "in"  # layer2's inputs as neuron0, neuron1, ...
         else:
             attrs["tooltip"] = graphviz.escape(f"{node.symbol} gate: {node.formula}")
             title = ""
@@ -463,12 +460,18 @@ def _add_trace(
                 lines.append(_font(warning, "#000000", 9))
                 attrs["peripheries"] = "2"
             attrs.update(label=_html(*lines), shape="circle")
-            if not any(uses_of[e.source] > 1 for e in incoming[node.id]):
-                # inputs in argument order, so leaves read as the formula is written (w0, x0,
-                # w1, x1); not where an input is shared, which would force a crossing
-                attrs["ordering"] = "in"
+        if not node.is_leaf and not any(uses_of[e.source] > 1 for e in incoming[node.id]):
+            # inputs in argument order, so leaves read as the formula is written (w0, x0,
+            # w1, x1; a layer's neuron0, neuron1, ...); not where an input is shared, which
+            # would force a crossing
+            attrs["ordering"] = "in"
         statements.setdefault(trace.groups.get(node.id, ""), []).append((name, attrs))
-        if not node.is_leaf and uses >= 2 and node is not trace.root and node.outputs == 1:
+        if (
+            not node.is_leaf
+            and uses_of[node.id] >= 2
+            and node is not trace.root
+            and node.outputs == 1
+        ):
             # A gate whose value is used more than once: one edge to a junction carries the
             # value and its summed gradient, then one edge per use carries that use's share.
             junction, total = f"{name}_copy", f"{name}_sum"
@@ -495,6 +498,7 @@ def _add_trace(
                 tooltip=tooltip and f"gradient of this value: {tooltip}",
                 arrow=False,
                 gradient=node.grad if styler.options.grads else None,
+                parting=True,
             )
             tails[node.id] = junction
 
@@ -721,7 +725,6 @@ def to_dot(
     room each edge label takes, for the layout to keep.
     """
     graph = graphviz.Digraph("backprop")
-    # ordering=in: a gate's inputs in argument order, so leaves read as the formula is written
     graph.attr(rankdir=options.rankdir, fontname="Helvetica", nodesep="0.12", ranksep="0.22")
     if max((_widest_fan_out(t) for t in traces), default=0) > FAN_OUT_LIMIT:
         # One value feeding dozens of labelled edges makes dot's network simplex crawl
@@ -730,9 +733,8 @@ def to_dot(
         graph.attr(nslimit="1", nslimit1="1")
     graph.attr("node", fontname="Helvetica", fontsize="14", width="0.5", height="0.5")
     graph.attr("edge", fontname="Helvetica", fontsize="11", arrowsize="0.7")
-    styler = _Styler(options)
+    styler = _Styler(options, _largest_gradient(traces) if options.magnitude else 0.0)
     if options.magnitude:
-        styler.largest = _largest_gradient(traces)
         graph.attr(
             label=_html(_font(escape(_legend(styler.largest, options.precision)), "#000000", 11)),
             labelloc="b",

@@ -129,6 +129,13 @@ class Trace:
         return [edge for edge in self.edges if edge.source == node_id]
 
 
+def folds_constants(constants: str) -> bool:
+    """The ``constants=`` option of ``draw`` and ``step``: ``"fold"`` (True) or ``"leaves"``."""
+    if constants not in ("fold", "leaves"):
+        raise ValueError(f"constants must be 'fold' or 'leaves', got {constants!r}")
+    return constants == "fold"
+
+
 #: Ops where ``c * x`` reads as ``x * c``: the folded constant is written after the symbol.
 _COMMUTATIVE = frozenset({"add", "mul"})
 
