@@ -436,6 +436,8 @@ def _write(target: Path, data: bytes) -> None:
     try:
         write_atomically(target, data)
     except OSError as error:
+        if "cannot save" in str(error):
+            raise  # write_atomically already said which file, why, and what to do
         reason = error.strerror or str(error)
         raise type(error)(
             f"cannot save {str(target)!r}: {reason}. Choose a folder you can write to, with "
