@@ -22,6 +22,7 @@ from viz.render import (
     write_atomically,
 )
 from viz.style import DrawOptions, figure_needs_scientific, to_dot
+from viz.tikz import standalone_tex
 from viz.trace import Node, Trace, fold_constants, folds_constants, trace
 
 #: Graphs larger than this are refused by default: unreadable, and slow for Graphviz to lay out.
@@ -34,9 +35,10 @@ class Diagram:
     Attributes:
         source: the DOT text (deterministic: the same graph gives the same text).
 
-    In Jupyter it displays itself as SVG. ``save(path)`` writes ``.svg``, ``.png``, ``.pdf`` or
-    ``.dot``, with or without a system Graphviz; ``save("fig.png", scale=3)`` (or ``dpi=288``)
-    makes a PNG sharp enough for a projector.
+    In Jupyter it displays itself as SVG. ``save(path)`` writes ``.svg``, ``.png``, ``.pdf``,
+    ``.dot`` or ``.tex`` (a TikZ picture in a LaTeX document, see :mod:`viz.tikz`), with or
+    without a system Graphviz; ``save("fig.png", scale=3)`` (or ``dpi=288``) makes a PNG sharp
+    enough for a projector.
     """
 
     def __init__(self, source: str, error: RenderError | None = None) -> None:
@@ -59,9 +61,9 @@ class Diagram:
 
         For a ``.png``, ``scale`` multiplies the default 96 dpi (``scale=3`` for slides), or
         ``dpi`` sets the resolution directly; give one, not both. They are refused for ``.svg``,
-        ``.pdf`` and ``.dot``, which are not made of pixels, and outside 12 to 1200 dpi or past
-        100 megapixels (``ValueError``, saying what to pass). The file is written atomically:
-        after an error there is no partial file.
+        ``.pdf``, ``.dot`` and ``.tex``, which are not made of pixels, and outside 12 to 1200 dpi
+        or past 100 megapixels (``ValueError``, saying what to pass). The file is written
+        atomically: after an error there is no partial file.
         """
         target = Path(path)
         write_atomically(target, self.file_bytes(format_for(target), scale=scale, dpi=dpi))
@@ -70,12 +72,15 @@ class Diagram:
     def file_bytes(
         self, fmt: str, *, scale: float | None = None, dpi: float | None = None
     ) -> bytes:
-        """The content of a ``fmt`` file (``"svg"``, ``"png"``, ``"pdf"``, ``"dot"``); SVG is
-        rendered once and cached. ``scale`` or ``dpi`` set a PNG's resolution, as in
-        :meth:`save`; they are checked (size included) before anything is rendered at it."""
+        """The content of a ``fmt`` file (``"svg"``, ``"png"``, ``"pdf"``, ``"dot"``, ``"tex"``);
+        SVG is rendered once and cached, and TeX is converted from it. ``scale`` or ``dpi`` set
+        a PNG's resolution, as in :meth:`save`; they are checked (size included) before anything
+        is rendered at it."""
         resolution = png_dpi(fmt, scale, dpi)
         if fmt == "svg":
             return self.svg().encode("utf-8")
+        if fmt == "tex":
+            return standalone_tex(self.svg()).encode("utf-8")
         if resolution is None:
             return render(self.source, fmt)
         check_png_size(self.svg(), resolution)

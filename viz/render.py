@@ -53,7 +53,7 @@ __all__ = [
 ]
 
 #: File suffixes ``save`` understands, and the Graphviz format each one asks for.
-FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot"}
+FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".tex": "tex"}
 #: What graphviz-pure writes itself; PDF it makes through SVG (see :func:`svg_to_pdf`).
 BUNDLED_FORMATS = frozenset({"svg", "png", "json"})
 #: Formats with pixels, the only ones a ``dpi`` applies to.
@@ -146,6 +146,8 @@ def choose_renderer(fmt: str, renderer: str = "auto") -> str:
         renderer = os.environ.get(ENV_VAR, "auto")
     if renderer not in ("auto", "system", "bundled"):
         raise ValueError(f"renderer must be 'auto', 'system' or 'bundled', got {renderer!r}")
+    if fmt == "tex":
+        fmt = "svg"  # TikZ is converted from the SVG (viz.tikz), so SVG is what it needs
     if renderer in ("auto", "system") and system_dot() is not None:
         return "system"
     if renderer == "system":
