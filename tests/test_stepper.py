@@ -544,18 +544,27 @@ def frame_files(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir())
 
 
-@pytest.mark.skipif(shutil.which("dot") is None, reason=NO_DOT)
-def test_save_frames_writes_numbered_svgs_and_pdf_pages(
+def test_save_frames_writes_numbered_svgs_by_default(
     copy_steps: viz.Stepper, tmp_path: Path
 ) -> None:
     written = copy_steps.save_frames(tmp_path / "frames")
+    expected = [f"frame_{k:03d}.svg" for k in range(1, 10)]
+    assert frame_files(tmp_path / "frames") == expected  # no temporary files left either
+    assert [p.name for p in written] == expected
+    for k, name in enumerate(expected):
+        svg = (tmp_path / "frames" / name).read_text(encoding="utf-8")
+        assert svg == copy_steps[k].svg()
+    assert frame_files(tmp_path) == ["frames"]  # nothing left beside the folder
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason=NO_DOT)
+def test_save_frames_writes_pdf_pages_when_asked(copy_steps: viz.Stepper, tmp_path: Path) -> None:
+    written = copy_steps.save_frames(tmp_path / "frames", formats=["svg", "pdf"])
     names = [f"frame_{k:03d}" for k in range(1, 10)]
     expected = sorted([f"{n}.svg" for n in names] + [f"{n}.pdf" for n in names])
-    assert frame_files(tmp_path / "frames") == expected  # no temporary files left either
+    assert frame_files(tmp_path / "frames") == expected
     assert sorted(p.name for p in written) == expected
-    for k, name in enumerate(names):
-        svg = (tmp_path / "frames" / f"{name}.svg").read_text(encoding="utf-8")
-        assert svg == copy_steps[k].svg()
+    for name in names:
         assert (tmp_path / "frames" / f"{name}.pdf").read_bytes().startswith(b"%PDF")
 
 
@@ -567,7 +576,7 @@ def test_save_frames_without_system_dot_writes_svgs_and_converted_pdfs(
     monkeypatch.setattr(render_module, "system_dot", lambda: None)
     monkeypatch.delenv(render_module.ENV_VAR, raising=False)
     steps = viz.step(lectures.copy_gate())  # laid out and rendered by the bundled renderer
-    written = steps.save_frames(tmp_path / "both")
+    written = steps.save_frames(tmp_path / "both", formats=["svg", "pdf"])
     names = [f"frame_{k:03d}" for k in range(1, 10)]
     expected = sorted([f"{n}.svg" for n in names] + [f"{n}.pdf" for n in names])
     assert frame_files(tmp_path / "both") == expected  # the PDFs converted from the SVGs
@@ -575,12 +584,8 @@ def test_save_frames_without_system_dot_writes_svgs_and_converted_pdfs(
     last = tmp_path / "both" / "frame_009"
     assert "-3.00 + 4.00 = 1.00" in svg_texts(last.with_suffix(".svg").read_text("utf-8"))
     assert last.with_suffix(".pdf").read_bytes().startswith(b"%PDF")
-    # without the converter's packages either: SVG only by default...
+    # without the converter's packages: PDF asked for is a clear error, and nothing written
     monkeypatch.setattr(render_module, "missing_pdf_libraries", lambda: ["svglib"])
-    written = steps.save_frames(tmp_path / "svg")
-    assert frame_files(tmp_path / "svg") == [f"{n}.svg" for n in names]
-    assert [p.name for p in written] == frame_files(tmp_path / "svg")
-    # ...and PDF asked for explicitly: a clear error, and nothing written
     with pytest.raises(viz.RenderError, match="PDF"):
         steps.save_frames(tmp_path / "pdf", formats=["svg", "pdf"])
     assert not (tmp_path / "pdf").exists()
@@ -594,22 +599,19 @@ def test_save_frames_rejects_unknown_formats(copy_steps: viz.Stepper, tmp_path: 
 
 def test_save_frames_numbers_with_enough_digits(tmp_path: Path) -> None:
     # 1001 frames need four digits. Laying out a graph that big takes minutes, and the names
-    # are the point: 1001 copies of one small frame, each given its index.
-    frame = viz.step(Value(1.0, "x"))[0]
-    frames = []
-    for index in range(1001):
-        copy = viz.Frame(
-            frame.source,
-            index=index,
-            kind=frame.kind,
-            caption=frame.caption,
-            node=frame.node,
-            values=frame.values,
-            grads=frame.grads,
-            trace=frame.trace,
-        )
-        copy._svg = "<svg/>"  # rendering 1001 frames is not the point either
-        frames.append(copy)
-    written = viz.Stepper(frames, "x").save_frames(tmp_path, formats=["svg"])
+    # are the point: one small step-through's frame, 1001 times.
+    one = viz.step(Value(1.0, "x"))
+    steps = viz.Stepper(
+        one.states * 1001,
+        one.about * 1001,
+        1001,
+        [],
+        one.options,
+        one.layout,
+        one.picture,
+        one.changes * 1001,
+        "x",
+    )
+    written = steps.save_frames(tmp_path / "many")
     assert [p.name for p in written[:2]] == ["frame_0001.svg", "frame_0002.svg"]
     assert written[-1].name == "frame_1001.svg"

@@ -164,7 +164,9 @@ def test_gradients_are_unknown_before_backward_but_shapes_are_not() -> None:
     for colours in edge_fonts(source).values():
         assert colours[0][0] == FORWARD_COLOR
         assert colours[1] == (UNKNOWN_COLOR, "?")
-    assert f'<font color="{UNKNOWN_COLOR}">Σ ?</font>' in source
+    # q = W x is used twice: its sum has two terms, none known yet, on as many lines as it
+    # will have (so a step-through's frames keep one layout)
+    assert f'<font color="{UNKNOWN_COLOR}">?<br/>+ ?<br/>= ?</font>' in source
     assert GRADIENT_COLOR not in source
 
 
@@ -379,7 +381,7 @@ def test_the_stepper_walks_forward_then_gate_by_gate() -> None:
 def test_the_copy_gate_accumulates_step_by_step() -> None:
     steps = viz.step(wx(backward=False), precision=3)
     q_sums = [sums_of(frame.source)["n2"][1][1] for frame in steps]
-    assert "Σ ?" in q_sums[5]  # the sum gate has sent; q * q has not yet
+    assert f"?{BR}+ ?{BR}= ?" in q_sums[5]  # the sum gate has sent; q * q has not yet
     assert f"{Q_TEXT}{BR}+ {Q_TEXT}{BR}= [0.440, 0.520]" in q_sums[6]
 
 

@@ -32,9 +32,6 @@ MAX_NODES = 2000
 class Diagram:
     """A rendered-on-demand diagram.
 
-    Attributes:
-        source: the DOT text (deterministic: the same graph gives the same text).
-
     In Jupyter it displays itself as SVG. ``save(path)`` writes ``.svg``, ``.png``, ``.pdf``,
     ``.dot`` or ``.tex`` (a TikZ picture in a LaTeX document, see :mod:`viz.tikz`), with or
     without a system Graphviz; ``save("fig.png", scale=3)`` (or ``dpi=288``) makes a PNG sharp
@@ -42,9 +39,14 @@ class Diagram:
     """
 
     def __init__(self, source: str, error: RenderError | None = None) -> None:
-        self.source = source
+        self._source = source
         self._svg: str | None = None
         self._error = error
+
+    @property
+    def source(self) -> str:
+        """The DOT text (deterministic: the same graph gives the same text)."""
+        return self._source
 
     def svg(self) -> str:
         """The diagram as SVG text (rendered once, then cached)."""

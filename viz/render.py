@@ -40,7 +40,7 @@ import sysconfig
 from pathlib import Path
 from typing import Any
 
-from autograd.files import write_atomically
+from autograd.files import write_atomically, write_set
 
 __all__ = [
     "RenderError",
@@ -50,6 +50,7 @@ __all__ = [
     "render",
     "svg_to_pdf",
     "write_atomically",
+    "write_set",
 ]
 
 #: File suffixes ``save`` understands, and the Graphviz format each one asks for.

@@ -10,7 +10,11 @@ The frames are made from the engine's own work, never re-derived here:
   So a value used twice shows its gradient accumulating (``-4.00 + ?``, then
   ``-4.00 + 3.00 = -1.00``), and the last frame is exactly what ``backward()`` produces.
 
-All frames share one pinned layout (:mod:`viz.layout`), so nothing moves from frame to frame.
+All frames share one pinned layout (:mod:`viz.layout`), so nothing moves from frame to frame,
+and one picture (:mod:`viz.picture`): Graphviz draws the graph once, and each frame is that
+picture with its own text written in. A frame is stored as what it changes (the lines of text
+that differ from the frame before, and the highlighted node), which is also what the HTML
+player (:mod:`viz.player`) carries: one SVG and a few changes per frame.
 
 A Tensor graph steps the same way: its ``backward(on_step=...)`` reports arrays, and each
 frame shows them as :func:`viz.draw` does (small arrays written out, large ones by shape).
@@ -19,19 +23,27 @@ frame shows them as :func:`viz.draw` does (small arrays written out, large ones 
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, overload
+from typing import overload
 
 import numpy as np
 
 from autograd import BackwardStep, Tensor, Value, topological_order
 from autograd.ops import INFIX_SYMBOLS
+from viz import markup
 from viz.diagram import Diagram, pinned_layout
-from viz.player import inline_svg, player_html
-from viz.render import RenderError, choose_renderer, write_atomically
+from viz.layout import Layout
+from viz.markup import Line
+from viz.picture import Picture, PictureState
+from viz.player import player_html
+from viz.render import choose_renderer, render, write_atomically, write_set
 from viz.style import (
     DrawOptions,
+    LabelRecipe,
+    caption_markup,
     format_local,
     format_number,
     format_shape,
@@ -41,55 +53,99 @@ from viz.style import (
 )
 from viz.trace import (
     Data,
-    Local,
     Node,
     Trace,
-    TraceEdge,
     TraceNode,
     fold_constants,
     folds_constants,
     trace,
 )
 
-#: Stepping through more nodes than this is refused by default: one frame per node and gate.
-MAX_STEP_NODES = 300
+#: Stepping through more nodes than this is refused by default: one frame per node and gate,
+#: and a picture that Graphviz takes tens of seconds to lay out (MLP(4, [16, 16, 1]), 1,100
+#: nodes, lays out in about 10 s); the same limit as :data:`viz.diagram.MAX_NODES`.
+MAX_STEP_NODES = 2000
+
+
+@dataclass(frozen=True)
+class FrameChange:
+    """What one frame changes in the step-through's picture (see :mod:`viz.picture`).
+
+    Attributes:
+        lines: text slot -> the line it now shows (every slot, in the first frame).
+        highlight: the node highlighted in this frame (its index among the picture's nodes).
+    """
+
+    lines: dict[int, Line]
+    highlight: int | None
 
 
 class Frame(Diagram):
     """One frame of a step-through: a diagram plus what happened in this step.
+
+    Its SVG is the step-through's one picture with this frame's text written in (no Graphviz
+    run per frame); :attr:`source` (the frame's own DOT, for PNG and for checking) is made
+    only when asked for.
 
     Attributes:
         index: position in the sequence, from 0.
         kind: ``"forward"`` or ``"backward"``.
         caption: one line saying what this step did.
         node: the node this frame is about (computed, or the gate sending gradient back).
-        values: each node's forward value as shown in this frame (``None``: not computed yet),
-            keyed by node id (``"n0"``, ... in topological order).
-        grads: each node's ``grad`` as the engine held it after this step (``None`` in forward
-            frames, before any gradient exists), keyed like ``values``.
         trace: the :class:`~viz.trace.Trace` the frame is drawn from.
     """
 
-    def __init__(
-        self,
-        source: str,
-        *,
-        index: int,
-        kind: str,
-        caption: str,
-        node: Node,
-        values: dict[str, Data | None],
-        grads: dict[str, Data | None],
-        trace: Trace,
-    ) -> None:
-        super().__init__(source)
+    def __init__(self, stepper: Stepper, index: int) -> None:
+        self._stepper = stepper
         self.index = index
-        self.kind = kind
-        self.caption = caption
-        self.node = node
-        self.values = values
-        self.grads = grads
-        self.trace = trace
+        self._frame_source: str | None = None
+        self._svg = None
+        self._error = None
+
+    @property
+    def kind(self) -> str:
+        return "forward" if self.index < self._stepper.forward_count else "backward"
+
+    @property
+    def trace(self) -> Trace:
+        return self._stepper.states[self.index]
+
+    @property
+    def caption(self) -> str:
+        return self.trace.caption or ""
+
+    @property
+    def node(self) -> Node:
+        return self._stepper.about[self.index]
+
+    @property
+    def values(self) -> dict[str, Data | None]:
+        """Each node's forward value as shown in this frame (``None``: not computed yet),
+        keyed by node id (``"n0"``, ... in topological order)."""
+        return {node.id: node.data for node in self.trace.nodes}
+
+    @property
+    def grads(self) -> dict[str, Data | None]:
+        """Each node's ``grad`` as the engine held it after this step (``None`` in forward
+        frames, before any gradient exists), keyed like :attr:`values`."""
+        backward = self.index - self._stepper.forward_count
+        if backward < 0:
+            return {node.id: None for node in self.trace.nodes}
+        snapshot = self._stepper.snapshots[backward]
+        return {node.id: snapshot[id(node.value)] for node in self.trace.nodes}
+
+    @property
+    def source(self) -> str:
+        """This frame's DOT, pinned to the step-through's layout."""
+        if self._frame_source is None:
+            stepper = self._stepper
+            graph = to_dot([self.trace], stepper.options, layout=stepper.layout)
+            self._frame_source = str(graph.source)
+        return self._frame_source
+
+    def svg(self) -> str:
+        """The frame as SVG: the step-through's picture with this frame's text."""
+        return self._stepper.frame_svg(self.index)
 
     def __repr__(self) -> str:
         return f"<Frame {self.index} ({self.kind}): {self.caption}>"
@@ -98,13 +154,34 @@ class Frame(Diagram):
 class Stepper(Sequence[Frame]):
     """The frames of one computation: ``len()``, indexing, iteration, saving and a player.
 
-    In Jupyter it shows as a player: a slider widget when ``ipywidgets`` is installed,
-    otherwise the same self-contained HTML player that :meth:`save_html` writes.
+    The frames are states of one trace (:attr:`states`) drawn on one picture
+    (:mod:`viz.picture`): Graphviz runs twice per step-through (the layout, then the
+    picture), whatever the number of frames. In Jupyter it shows as the HTML player.
     """
 
-    def __init__(self, frames: list[Frame], title: str) -> None:
-        self._frames = frames
+    def __init__(
+        self,
+        states: list[Trace],
+        about: list[Node],
+        forward_count: int,
+        snapshots: list[dict[int, Data | None]],
+        options: DrawOptions,
+        layout: Layout,
+        picture: Picture,
+        changes: list[FrameChange],
+        title: str,
+    ) -> None:
+        self.states = states
+        self.about = about
+        self.forward_count = forward_count
+        self.snapshots = snapshots
+        self.options = options
+        self.layout = layout
+        self.picture = picture
+        self.changes = changes
         self.title = title
+        self._frames = [Frame(self, index) for index in range(len(states))]
+        self._cursor: tuple[int, PictureState] | None = None  # the last frame drawn
 
     def __len__(self) -> int:
         return len(self._frames)
@@ -122,52 +199,92 @@ class Stepper(Sequence[Frame]):
         return iter(self._frames)
 
     def __repr__(self) -> str:
-        forward = sum(frame.kind == "forward" for frame in self._frames)
+        forward = self.forward_count
         return (
             f"<Stepper: {len(self)} frames ({forward} forward, {len(self) - forward} backward); "
             ".save_html('steps.html'), .save_frames('frames/')>"
         )
 
+    # -- drawing ------------------------------------------------------------------------------
+
+    def picture_state(self, index: int) -> PictureState:
+        """The picture's slots as frame ``index`` fills them (frames are drawn in order from
+        the last one asked for, so walking through them costs one frame's changes each)."""
+        if self._cursor is None or self._cursor[0] > index:
+            self._cursor = (-1, PictureState(self.picture))
+        done, state = self._cursor
+        for change in self.changes[done + 1 : index + 1]:
+            for slot, line in change.lines.items():
+                state.set_lines([slot], [line])
+            state.highlight = change.highlight
+        self._cursor = (index, state)
+        return state
+
+    def frame_svg(self, index: int) -> str:
+        """Frame ``index`` as SVG."""
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"frame {index} of {len(self)}")
+        return self.picture_state(index % len(self)).svg()
+
     # -- files --------------------------------------------------------------------------------
 
-    def save_frames(
-        self, directory: str | Path, formats: Sequence[str] | None = None
-    ) -> list[Path]:
+    def save_frames(self, directory: str | Path, formats: Sequence[str] = ("svg",)) -> list[Path]:
         """Write every frame as ``frame_001.svg``, ``frame_002.svg``, ... into ``directory``.
 
-        ``formats`` defaults to SVG, plus PDF pages (``frame_001.pdf``, ...) when a PDF
-        renderer is installed (the system Graphviz, or the converter installed with
-        backprop-lab; see :mod:`viz.render`). Every file is rendered before the first is written,
-        and each is written atomically, so a failure leaves no partial set behind.
+        ``formats``: ``"svg"`` (the default: the picture with each frame's text, no Graphviz
+        run per frame), ``"pdf"`` and ``"png"`` (each frame rendered: slower). The folder
+        holds one whole save: the set is written beside it and then put in its place, so a
+        save that fails or is killed leaves the previous set (see :func:`write_set`), and no
+        frame of an earlier, longer save is left behind. ``directory`` must be new, empty, or
+        an earlier save's folder.
         """
-        if formats is None:
-            formats = ["svg"]
-            try:
-                choose_renderer("pdf")
-                formats.append("pdf")
-            except RenderError:
-                pass  # no PDF renderer here: SVG only, as documented
+        formats = list(formats)
+        if not formats:
+            raise ValueError("save_frames needs at least one format: 'svg', 'png' or 'pdf'")
         for fmt in formats:
             if fmt not in ("svg", "png", "pdf"):
                 raise ValueError(f"frame formats are svg, png and pdf, not {fmt!r}")
-            choose_renderer(fmt)  # fail before rendering anything
+            if fmt != "svg":
+                choose_renderer(fmt)  # fail before rendering anything
         width = max(3, len(str(len(self))))
-        rendered = []
-        for frame in self._frames:
-            for fmt in formats:
-                name = f"frame_{frame.index + 1:0{width}d}.{fmt}"
-                rendered.append((Path(directory) / name, frame.file_bytes(fmt)))
-        for path, data in rendered:
-            write_atomically(path, data)
-        return [path for path, _ in rendered]
 
-    def html(self) -> str:
-        """The self-contained HTML player (all frames inline as SVG, no external resources)."""
+        def files() -> Iterator[tuple[str, bytes]]:
+            for frame in self._frames:
+                for fmt in formats:
+                    name = f"frame_{frame.index + 1:0{width}d}.{fmt}"
+                    yield name, frame.file_bytes(fmt)
+
+        return write_set(Path(directory), files(), FRAME_FILES)
+
+    def player(self, fragment: bool = False) -> str:
+        """The HTML player: the picture once, each frame's changes as data (see
+        :mod:`viz.player`); ``fragment`` leaves out the page around it (for Jupyter)."""
+        first = self.picture_state(0)
+        caption_slots = set(self.picture.texts.get("", []))
+        shown = PictureState(self.picture)
+        shown.texts = [
+            "" if slot in caption_slots else text for slot, text in enumerate(first.texts)
+        ]
+        shown.highlight = first.highlight
+        frames = [
+            (
+                change.highlight,
+                {k: line for k, line in change.lines.items() if k not in caption_slots},
+            )
+            for change in self.changes
+        ]
         return player_html(
-            [frame.svg() for frame in self._frames],
+            shown.svg(),
+            frames,
+            self.picture.edges_into,
             [frame.caption for frame in self._frames],
             self.title,
+            fragment=fragment,
         )
+
+    def html(self) -> str:
+        """The self-contained HTML player (one page, nothing fetched)."""
+        return self.player()
 
     def save_html(self, path: str | Path) -> Path:
         """Write the player to one self-contained HTML file (works offline, from a USB stick)."""
@@ -178,32 +295,14 @@ class Stepper(Sequence[Frame]):
     # -- Jupyter ------------------------------------------------------------------------------
 
     def _repr_html_(self) -> str:
-        return self.html()
+        """The player, which works wherever a notebook's HTML runs: JupyterLab, Notebook,
+        VS Code, an exported HTML page. Where scripts don't run (GitHub's viewer, an untrusted
+        notebook) it shows the first frame and its caption."""
+        return self.player(fragment=True)
 
-    def _ipython_display_(self) -> None:
-        from IPython.display import HTML, display
 
-        try:
-            import ipywidgets as widgets
-        except ImportError:
-            display(HTML(self.html()))
-            return
-        svgs = [inline_svg(frame.svg()) for frame in self._frames]
-        slider = widgets.IntSlider(
-            value=0, min=0, max=len(self) - 1, description="step", continuous_update=True
-        )
-        play = widgets.Play(value=0, min=0, max=len(self) - 1, interval=900)
-        widgets.jslink((play, "value"), (slider, "value"))
-        caption = widgets.Label(value=self._frames[0].caption)
-        picture = widgets.HTML(value=svgs[0])
-
-        def show(change: dict[str, Any]) -> None:
-            index = change["new"]
-            caption.value = self._frames[index].caption
-            picture.value = svgs[index]
-
-        slider.observe(show, names="value")
-        display(widgets.VBox([widgets.HBox([play, slider]), caption, picture]))
+#: The files :meth:`Stepper.save_frames` writes (and may replace) in its folder.
+FRAME_FILES = re.compile(r"frame_\d+\.(svg|png|pdf)")
 
 
 def step(
@@ -244,8 +343,9 @@ def step(
     if len(order) > max_nodes:
         raise ValueError(
             f"this graph has {len(order)} nodes, and stepping makes a frame per node and per "
-            f"gate; over {max_nodes} nodes is too many to follow. Step through a smaller "
-            "graph, or pass max_nodes= to force."
+            f"gate; over {max_nodes} nodes is too many to follow, and slow to lay out. Step "
+            "through a smaller graph (one neuron, or a network on fewer inputs), draw the "
+            "whole one with viz.draw(root, collapse='layer'), or pass max_nodes= to force."
         )
     steps: list[tuple[BackwardStep, dict[int, Data | None]]] = []
     if grads:
@@ -257,55 +357,173 @@ def step(
         root.backward(on_step=record)
 
     full = trace(root) if grads else trace(root, known=())
-    ids = {id(node.value): node.id for node in full.nodes}
     inputs = _inputs_of(full)
     # With constants folded into their gates (as viz.draw draws them), a number has no frame.
     shown = fold_constants(full) if fold else full
-    kept = {node.id for node in shown.nodes}
-    shown_symbols = {node.id: node.symbol for node in shown.nodes}  # "+ 1", as drawn
-    forward = [k for k, node in enumerate(full.nodes) if node.id in kept]
-    states = [
-        _forward_state(full, inputs, k, options, position, len(forward))
-        for position, k in enumerate(forward)
-    ]
-    sent: dict[tuple[str, int], tuple[Data, Local, Data]] = {}  # grows by one gate per frame
-    for j, (backward_step, _) in enumerate(steps):
-        gate_id = ids[id(backward_step.gate)]
-        for index, (local, down) in enumerate(
-            zip(backward_step.local_grads, backward_step.downstream, strict=True)
-        ):
-            sent[(gate_id, index)] = (backward_step.upstream, local, down)
-        symbol = shown_symbols.get(gate_id, "")
-        states.append(_backward_state(full, steps, j, gate_id, sent, inputs, options, symbol))
-
-    if fold:
-        states = [fold_constants(state) for state in states]
-        full = shown
-    order = [order[k] for k in forward]
+    states, about = _states(shown, full, inputs, steps, options)
+    forward_count = len(shown.nodes)
 
     # One layout for every frame: the widest labels (everything known, chain form everywhere)
-    # and the longest caption, so nothing in any frame needs more room than it has.
-    longest = max((state.caption or "" for state in states), key=len)
-    layout, options = pinned_layout([full], options, caption=longest)
+    # and the caption of most lines, so nothing in any frame needs more room than it has.
+    widest = max((state.caption or "" for state in states), key=_caption_size)
+    layout, options = pinned_layout([shown], options, caption=widest)
+    picture, changes = _picture(states, widest, options, layout)
+    return Stepper(
+        states,
+        about,
+        forward_count,
+        [snapshot for _, snapshot in steps],
+        options,
+        layout,
+        picture,
+        changes,
+        title=_describe(full.root, inputs, options),
+    )
 
-    frames = []
-    for index, state in enumerate(states):
-        source = to_dot([state], options, layout=layout).source
-        kind = "forward" if index < len(order) else "backward"
-        node = order[index] if kind == "forward" else steps[index - len(order)][0].gate
-        frames.append(
-            Frame(
-                source,
-                index=index,
-                kind=kind,
-                caption=state.caption or "",
-                node=node,
-                values={n.id: n.data for n in state.nodes},
-                grads={n.id: _engine_grad(n, steps, index - len(order)) for n in state.nodes},
-                trace=state,
-            )
+
+def _caption_size(caption: str) -> tuple[int, int]:
+    """(lines, characters) of a caption as drawn: the caption that needs most room."""
+    return caption_markup(caption).count("<br/>"), len(caption)
+
+
+def _states(
+    shown: Trace,
+    full: Trace,
+    inputs: dict[str, list[TraceNode]],
+    steps: list[tuple[BackwardStep, dict[int, Data | None]]],
+    options: DrawOptions,
+) -> tuple[list[Trace], list[Node]]:
+    """Every frame's state of ``shown`` (the trace as drawn), and the node each is about.
+
+    Each frame is the one before with a few nodes and edges replaced: a forward frame gives
+    one node and the edges leaving it their values; a backward frame gives the edges into one
+    gate their upstream, local and downstream gradients (as the engine sent them), and each
+    node whose every use has now sent its part its gradient. Unchanged nodes and edges are
+    the same objects from frame to frame.
+    """
+    position = {node.id: i for i, node in enumerate(shown.nodes)}
+    out: dict[str, list[int]] = {node.id: [] for node in shown.nodes}
+    into: dict[str, list[int]] = {node.id: [] for node in shown.nodes}
+    for j, edge in enumerate(shown.edges):
+        out[edge.source].append(j)
+        into[edge.target].append(j)
+    nodes = [dataclasses.replace(node, data=None, grad=None) for node in shown.nodes]
+    edges = [
+        dataclasses.replace(edge, data=None, upstream=None, downstream=None) for edge in shown.edges
+    ]
+    root = position[shown.root.id]
+    states: list[Trace] = []
+    about: list[Node] = []
+
+    def frame(highlight: str, caption: str) -> None:
+        states.append(
+            Trace(tuple(nodes), tuple(edges), nodes[root], highlight=highlight, caption=caption)
         )
-    return Stepper(frames, title=_describe(full.root, inputs, options))
+
+    written_out = {node.id: node for node in full.nodes}
+    for i, node in enumerate(shown.nodes):
+        nodes[i] = dataclasses.replace(nodes[i], data=node.data)
+        for j in out[node.id]:
+            edges[j] = dataclasses.replace(edges[j], data=shown.edges[j].data)
+        as_computed = written_out[node.id]  # with its own symbol, not one with a number in it
+        frame(node.id, _forward_caption(as_computed, inputs, options, i, len(shown.nodes)))
+        about.append(node.value)
+
+    ids = {id(node.value): node.id for node in full.nodes}
+    waiting = {node.id: len(out[node.id]) for node in shown.nodes}  # uses yet to send
+    complete: set[str] = set()
+    for j, (backward_step, snapshot) in enumerate(steps):
+        gate_id = ids[id(backward_step.gate)]
+        for k in into.get(gate_id, []):
+            edge = edges[k]
+            local = backward_step.local_grads[edge.index]
+            if not edge.needs_grad:  # the engine sends a "not needed" marker, not a gradient
+                edges[k] = dataclasses.replace(edge, upstream=backward_step.upstream)
+                continue
+            down = backward_step.downstream[edge.index]
+            edges[k] = dataclasses.replace(
+                edge, upstream=backward_step.upstream, local=local, downstream=down
+            )
+            waiting[edge.source] -= 1
+        for node_id, count in waiting.items():
+            i = position[node_id]
+            if count == 0 and node_id not in complete and nodes[i].needs_grad:
+                complete.add(node_id)
+                nodes[i] = dataclasses.replace(nodes[i], grad=snapshot[id(nodes[i].value)])
+        symbol = shown.nodes[position[gate_id]].symbol if gate_id in position else ""
+        caption = _backward_caption(full, steps, j, gate_id, inputs, options, symbol)
+        frame(gate_id, caption)
+        about.append(backward_step.gate)
+    return states, about
+
+
+def _picture(
+    states: list[Trace], widest: str, options: DrawOptions, layout: Layout
+) -> tuple[Picture, list[FrameChange]]:
+    """The one picture of ``states`` (rendered once) and what each frame changes in it."""
+    last = states[-1]
+    template = dataclasses.replace(last, highlight=None, caption=widest)
+    recipes: dict[str, LabelRecipe] = {}
+    source = to_dot([template], options, layout=layout, recipes=recipes, picture=True).source
+    shapes = {
+        name: [(line.align, len(line.spans)) for line in markup.lines(recipe.write(template)[1:-1])]
+        for name, recipe in recipes.items()
+    }
+    shapes[""] = [("center", 1)] * len(markup.lines(caption_markup(widest)))
+    node_names = [node.id for node in last.nodes]
+    edge_labels = [name for name, recipe in recipes.items() if recipe.edges and recipe.gate]
+    picture = Picture(render(source, "svg").decode("utf-8"), shapes, node_names, edge_labels)
+
+    by_node: dict[int, list[str]] = {}
+    by_edge: dict[int, list[str]] = {}
+    by_gate: dict[str | None, list[str]] = {}
+    for name, recipe in recipes.items():
+        for i in recipe.nodes:
+            by_node.setdefault(i, []).append(name)
+        for j in recipe.edges:
+            by_edge.setdefault(j, []).append(name)
+        by_gate.setdefault(recipe.gate, []).append(name)
+
+    written: dict[str, str] = {}  # DOT node -> its label as last written
+    shown: dict[int, Line] = {}  # text slot -> its line as last written
+    changes = []
+    previous: Trace | None = None
+    for state in states:
+        if previous is None:
+            dirty: set[str] = set(recipes)
+        else:
+            dirty = set(by_gate.get(previous.highlight, [])) | set(by_gate.get(state.highlight, []))
+            for i, (old, new) in enumerate(zip(previous.nodes, state.nodes, strict=True)):
+                if old is not new:
+                    dirty.update(by_node.get(i, []))
+            for j, (old_edge, new_edge) in enumerate(zip(previous.edges, state.edges, strict=True)):
+                if old_edge is not new_edge:
+                    dirty.update(by_edge.get(j, []))
+        lines: dict[int, Line] = {}
+        for name in sorted(dirty):
+            label = recipes[name].write(state)
+            if written.get(name) != label:
+                written[name] = label
+                _write_lines(picture, name, markup.lines(label[1:-1]), shown, lines)
+        _write_lines(picture, "", markup.lines(caption_markup(state.caption or "")), shown, lines)
+        highlight = picture.node_index.get(state.highlight or "")
+        changes.append(FrameChange(lines, highlight))
+        previous = state
+    return picture, changes
+
+
+def _write_lines(
+    picture: Picture, name: str, new: list[Line], shown: dict[int, Line], lines: dict[int, Line]
+) -> None:
+    """Record in ``lines`` the lines of label ``name`` that differ from what ``shown`` (each
+    text slot's line as last written) holds, and update ``shown``."""
+    slots = picture.texts.get(name, [])
+    new = new + [markup.Line(())] * (len(slots) - len(new))  # a caption of fewer lines
+    if len(new) != len(slots):  # a bug: the picture was drawn with other labels
+        raise RuntimeError(f"label {name!r}: {len(new)} lines for {len(slots)} slots")
+    for slot, line in zip(slots, new, strict=True):
+        if shown.get(slot) != line:
+            shown[slot] = lines[slot] = line
 
 
 def _grad_now(node: Node) -> Data | None:
@@ -315,16 +533,6 @@ def _grad_now(node: Node) -> Data | None:
     if isinstance(node, Tensor) and not isinstance(grad, np.ndarray):
         return None
     return grad
-
-
-def _engine_grad(
-    node: TraceNode, steps: list[tuple[BackwardStep, dict[int, Data | None]]], backward_index: int
-) -> Data | None:
-    """The engine's ``grad`` of ``node`` after backward step ``backward_index`` (None before
-    the backward pass starts)."""
-    if backward_index < 0:
-        return None
-    return steps[backward_index][1][id(node.value)]
 
 
 def _text(x: Data, options: DrawOptions) -> str:
@@ -380,28 +588,15 @@ def _is_constant(node: TraceNode) -> bool:
     return not node.label or node.is_number
 
 
-def _forward_state(
-    full: Trace,
+def _forward_caption(
+    current: TraceNode,
     inputs: dict[str, list[TraceNode]],
-    k: int,
     options: DrawOptions,
     position: int,
     frames: int,
-) -> Trace:
-    """The forward frame where node k is computed (frame ``position`` of ``frames``): nodes
-    0..k have their values, nothing has a gradient."""
-    shown = {n.id for n in full.nodes[: k + 1]}
-    current = full.nodes[k]
-    nodes = tuple(
-        dataclasses.replace(n, data=n.data if n.id in shown else None, grad=None)
-        for n in full.nodes
-    )
-    edges = tuple(
-        dataclasses.replace(
-            e, data=e.data if e.source in shown else None, upstream=None, downstream=None
-        )
-        for e in full.edges
-    )
+) -> str:
+    """The caption of the forward frame where ``current`` is computed (frame ``position`` of
+    ``frames``): ``forward 3/9: z = x * y = -6.00``."""
     value = _text(current.value.data, options)
     if current.is_leaf:
         what = f"input {current.label} = {value}"
@@ -411,54 +606,26 @@ def _forward_state(
         what = f"{_formula(current, inputs[current.id], options)} = {value}"
         if current.label:
             what = f"{current.label} = {what}"
-    caption = f"forward {position + 1}/{frames}: {what}"
-    root = next(n for n in nodes if n.id == full.root.id)
-    return Trace(nodes, edges, root, highlight=current.id, caption=caption)
+    return f"forward {position + 1}/{frames}: {what}"
 
 
-def _backward_state(
+def _backward_caption(
     full: Trace,
     steps: list[tuple[BackwardStep, dict[int, Data | None]]],
     j: int,
     gate_id: str,
-    sent: dict[tuple[str, int], tuple[Data, Local, Data]],
     inputs: dict[str, list[TraceNode]],
     options: DrawOptions,
     symbol: str = "",
-) -> Trace:
-    """Frame j of the backward pass: gates 0..j have sent their gradients back, as recorded in
-    ``sent`` ((gate id, input index) -> upstream, local, downstream). ``symbol`` is the gate
-    as drawn (``+ 1`` with its constant folded in), for the caption.
-
-    Every number comes from the engine: a processed gate's edges carry the upstream, local and
-    downstream gradients of its :class:`~autograd.BackwardStep`; a node's gradient is shown
-    once every gate that uses it has sent its part (the root's is the seed, 1).
-    """
-    snapshot = steps[j][1]
-
-    def edge(e: TraceEdge) -> TraceEdge:
-        if (e.target, e.index) not in sent:
-            return dataclasses.replace(e, upstream=None, downstream=None)
-        upstream, local, down = sent[(e.target, e.index)]
-        if not e.needs_grad:  # the engine sends a "not needed" marker, not a gradient
-            return dataclasses.replace(e, upstream=upstream, downstream=None)
-        return dataclasses.replace(e, upstream=upstream, local=local, downstream=down)
-
-    edges = tuple(edge(e) for e in full.edges)
-    complete = {n.id for n in full.nodes if n.needs_grad}
-    for e in edges:
-        if e.downstream is None:
-            complete.discard(e.source)  # some use of this node has not sent its part yet
-    nodes = tuple(
-        dataclasses.replace(n, grad=snapshot[id(n.value)] if n.id in complete else None)
-        for n in full.nodes
-    )
+) -> str:
+    """The caption of backward frame j: what the gate sent to each input, as the engine sent
+    it (``upstream × local = downstream``). ``symbol`` is the gate as drawn (``+ 1`` with
+    its constant folded in): a folded number's share goes unsaid, as it is not drawn."""
     gate_step = steps[j][0]
     gate = next(n for n in full.nodes if n.id == gate_id)
-
     sent_to = list(zip(inputs[gate_id], gate_step.local_grads, gate_step.downstream, strict=True))
-    if symbol and symbol != gate.symbol:  # a number folded into the gate is not drawn: its
-        sent_to = [sent for sent in sent_to if not sent[0].is_number]  # share goes unsaid
+    if symbol and symbol != gate.symbol:
+        sent_to = [sent for sent in sent_to if not sent[0].is_number]
     label = f"{gate.label} = " if gate.label else ""
     if gate.shape is None:
 
@@ -480,9 +647,6 @@ def _backward_state(
             for n, local, down in sent_to
         ]
         sends = f"upstream {_text(gate_step.upstream, options)}"
-    caption = (
-        f"backward {j + 1}/{len(steps)}: {label}{symbol or gate.symbol} gate sends {sends}: "
-        + ("; ".join(parts))
+    return f"backward {j + 1}/{len(steps)}: {label}{symbol or gate.symbol} gate sends {sends}: " + (
+        "; ".join(parts)
     )
-    root = next(n for n in nodes if n.id == full.root.id)
-    return Trace(nodes, edges, root, highlight=gate_id, caption=caption)

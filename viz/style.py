@@ -24,7 +24,7 @@ from __future__ import annotations
 import itertools
 import re
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +33,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from autograd.jacobians import Identity, LinearMap
+from viz import markup
 from viz.labels import LABEL_FONT_SIZE, MAX_LINE_THICKNESS, EdgeLabels, LabelSize
 from viz.layout import Layout
 from viz.trace import Data, Local, Trace, TraceEdge, TraceNode, stalled
@@ -301,9 +302,10 @@ class _Styler:
         """
         if not self.options.grads or len(edges) + hidden < 2 or not node.needs_grad:
             return None
-        if all(edge.downstream is None for edge in edges):
-            return _font(f"Σ {UNKNOWN}", self.palette.unknown), ""
         one_line = node.shape is not None  # arrays: each on one line
+        unknown = all(edge.downstream is None for edge in edges)
+        if unknown and (not one_line or len(edges) + hidden > MAX_SUM_TERMS):
+            return _font(f"Σ {UNKNOWN}", self.palette.unknown), ""
         texts = [
             UNKNOWN if edge.downstream is None else self.number(edge.downstream, one_line)
             for edge in edges
@@ -312,9 +314,10 @@ class _Styler:
         terms = " + ".join(texts)
         if len(texts) > MAX_SUM_TERMS:
             return _font(escape(f"Σ = {total}"), self.palette.gradient), f"{terms} = {total}"
-        if node.shape is not None:  # arrays: one term per line
+        if node.shape is not None:  # arrays: one term per line, as many lines from the start
             lines = [texts[0], *(f"+ {text}" for text in texts[1:]), f"= {total}"]
-            return _font(escape("\n".join(lines)), self.palette.gradient), ""
+            color = self.palette.unknown if unknown else self.palette.gradient
+            return _font(escape("\n".join(lines)), color), ""
         return _font(escape(f"{terms} = {total}"), self.palette.gradient), ""
 
 
@@ -323,6 +326,34 @@ class _Styler:
 MAX_SUM_TERMS = 3
 
 HIGHLIGHT_FILL = "#fff59d"  # the gate a step-through frame is about
+HIGHLIGHT_PEN = "2"  # its outline, and the lines into it, in points
+
+
+#: A node's summed gradient (and its tooltip) in a state of the trace, if it has one.
+FanIn = Callable[[Trace], "tuple[str, str] | None"]
+
+
+@dataclass(frozen=True)
+class LabelRecipe:
+    """How one DOT node's label is written from a state of its trace, and what it reads.
+
+    A step-through's frames are states of one trace (same nodes and edges, in the same order;
+    only values, gradients, the highlight and the caption differ). So a frame need not be
+    drawn again: each label that can change is rewritten from its recipe, and only in the
+    frames where something it reads has changed (see :mod:`viz.picture`).
+
+    Attributes:
+        nodes: positions in ``trace.nodes`` of the nodes the label shows.
+        edges: positions in ``trace.edges`` of the edges it shows.
+        gate: the gate whose highlight changes it (an input edge's label turns into
+            ``upstream × local = downstream`` while its gate is highlighted), or ``None``.
+        write: the label's markup (Graphviz HTML-like) for a state of the trace.
+    """
+
+    nodes: tuple[int, ...]
+    edges: tuple[int, ...]
+    gate: str | None
+    write: Callable[[Trace], str]
 
 
 def _add_trace(
@@ -333,14 +364,21 @@ def _add_trace(
     labels: EdgeLabels,
     layout: Layout | None = None,
     in_cluster: bool = False,
+    recipes: dict[str, LabelRecipe] | None = None,
+    highlightable: bool = False,
+    blank: bool = False,
 ) -> None:
-    outgoing: dict[str, list[TraceEdge]] = {node.id: [] for node in trace.nodes}
-    for edge in trace.edges:
-        outgoing[edge.source].append(edge)
-    by_id = {node.id: node for node in trace.nodes}
+    """Add ``trace`` to ``graph``. With ``recipes`` (a dict), also record there how every label
+    that can change is written (see :class:`LabelRecipe`); ``blank`` writes those labels with
+    a blank for each line of text, and ``highlightable`` gives every node an invisible
+    background: the one picture a step-through's frames fill in (see :mod:`viz.picture`)."""
+    position = {node.id: i for i, node in enumerate(trace.nodes)}
+    outgoing: dict[str, list[int]] = {node.id: [] for node in trace.nodes}
     incoming: dict[str, list[TraceEdge]] = {node.id: [] for node in trace.nodes}
-    for edge in trace.edges:
+    for j, edge in enumerate(trace.edges):
+        outgoing[edge.source].append(j)
         incoming[edge.target].append(edge)
+    by_id = {node.id: node for node in trace.nodes}
     uses_of = {
         node.id: len(outgoing[node.id]) + trace.cut_outputs.get(node.id, 0) for node in trace.nodes
     }
@@ -350,23 +388,37 @@ def _add_trace(
     def pinned(name: str) -> dict[str, str]:
         return layout.node_attrs(name) if layout else {}
 
+    def record(name: str, label: str, recipe: LabelRecipe) -> str:
+        """``label`` (what ``recipe`` writes for this trace), the recipe kept under ``name``;
+        blanked for a step-through's picture (see :func:`viz.markup.blank`)."""
+        if recipes is not None:
+            recipes[name] = recipe
+        return f"<{markup.blank(label[1:-1])}>" if blank else label
+
     def labelled_edge(
         tail: str,
         head: str,
         label: str,
-        top: str,
-        bottom: str,
+        texts: Callable[[Trace], tuple[str, str, Data | None]],
+        reads: tuple[tuple[int, ...], tuple[int, ...], str | None],
         highlight: bool = False,
         tooltip: str = "",
         arrow: bool = True,
-        gradient: Data | None = None,
         parting: bool = False,
     ) -> None:
-        """``tail -> label -> head``, the label node showing ``top`` above the line and
-        ``bottom`` below it; with ``magnitude=True`` as thick as ``gradient`` is large.
+        """``tail -> label -> head``, the label node showing ``texts(state)`` = (``top``, above
+        the line; ``bottom``, below it; the gradient, for ``magnitude=True``'s thickness).
+        ``reads``: the (nodes, edges, gate) the texts depend on (see :class:`LabelRecipe`).
         ``parting``: the edge to a junction, a rank longer, so the uses part after its text."""
+
+        def write(state: Trace) -> str:
+            top, bottom, gradient = texts(state)
+            return labels.node(label, top, bottom, styler.thickness(gradient)[0])["label"]
+
+        top, bottom, gradient = texts(trace)
         thickness, negative = styler.thickness(gradient)
         attrs = {**labels.node(label, top, bottom, thickness), **pinned(label)}
+        attrs["label"] = record(label, attrs["label"], LabelRecipe(*reads, write))
         if layout:  # room for the line's 2 extra points (see EdgeLabels.node)
             key = "width" if labels.lr else "height"
             attrs[key] = f"{float(attrs[key]) + 3 / 72:.4f}"
@@ -374,7 +426,7 @@ def _add_trace(
             attrs["tooltip"] = graphviz.escape(tooltip)
         group = trace.groups.get(group_of[label], "") if group_of[label] else ""
         statements.setdefault(group, []).append((label, attrs))
-        style = {"penwidth": "2"} if highlight else {}
+        style = {"penwidth": HIGHLIGHT_PEN} if highlight else {}
         if styler.options.magnitude:
             style = {"penwidth": str(thickness)}
             if negative:
@@ -414,23 +466,40 @@ def _add_trace(
     pending_edges: list[tuple[str, str, dict[str, str]]] = []
     group_of: dict[str, str] = {}  # label or junction node -> the trace node whose group it joins
     tails: dict[str, str] = {}  # trace node id -> the DOT node its uses leave from
-    for node in trace.nodes:
+    for i, node in enumerate(trace.nodes):
         name = prefix + node.id
         tails[node.id] = name
+        uses = tuple(outgoing[node.id])
+        hidden = trace.cut_outputs.get(node.id, 0)
         attrs: dict[str, str] = pinned(name)
+        if highlightable:  # filled with nothing, until a frame highlights it
+            attrs.update(style="filled", fillcolor="transparent")
         if node.id == trace.highlight:
-            attrs.update(style="filled", fillcolor=HIGHLIGHT_FILL, penwidth="2")
-        fan_in = styler.fan_in_sum(node, outgoing[node.id], trace.cut_outputs.get(node.id, 0))
+            attrs.update(style="filled", fillcolor=HIGHLIGHT_FILL, penwidth=HIGHLIGHT_PEN)
+
+        def fan_in(
+            state: Trace, i: int = i, uses: tuple[int, ...] = uses, hidden: int = hidden
+        ) -> tuple[str, str] | None:
+            """The node's summed gradient where it is used more than once (and its tooltip)."""
+            return styler.fan_in_sum(state.nodes[i], [state.edges[j] for j in uses], hidden)
+
         if node.is_leaf:
-            text = escape(_node_title(node, trace.groups.get(node.id, ""), styler))
-            if fan_in is not None:
-                attrs.update(
-                    label=_html(text, f'<font point-size="{LABEL_FONT_SIZE}">{fan_in[0]}</font>')
-                )
-                if fan_in[1]:
-                    attrs["tooltip"] = graphviz.escape(f"gradient of {node.label}: {fan_in[1]}")
-            else:
-                attrs["label"] = _html(text)
+            group = trace.groups.get(node.id, "")
+
+            def leaf_label(
+                state: Trace, i: int = i, group: str = group, fan_in: FanIn = fan_in
+            ) -> str:
+                text = escape(_node_title(state.nodes[i], group, styler))
+                total = fan_in(state)
+                if total is None:
+                    return _html(text)
+                return _html(text, f'<font point-size="{LABEL_FONT_SIZE}">{total[0]}</font>')
+
+            recipe = LabelRecipe((i,), uses, None, leaf_label)
+            attrs["label"] = record(name, leaf_label(trace), recipe)
+            terms = fan_in(trace)
+            if terms is not None and terms[1]:
+                attrs["tooltip"] = graphviz.escape(f"gradient of {node.label}: {terms[1]}")
             attrs["shape"] = "plaintext"
         elif node.op == "collapsed":  # a whole neuron or layer (viz.collapse)
             box_name, *formulas = node.symbol.split("\n")
@@ -443,7 +512,7 @@ def _add_trace(
                 attrs["peripheries"] = "2"
             attrs.update(label=_html(*lines), shape="box", style="rounded", margin="0.12,0.06")
             attrs["tooltip"] = graphviz.escape(node.formula)
-            if node.id == trace.highlight:
+            if node.id == trace.highlight or highlightable:
                 attrs["style"] = "rounded,filled"
         else:
             attrs["tooltip"] = graphviz.escape(f"{node.symbol} gate: {node.formula}")
@@ -488,23 +557,33 @@ def _add_trace(
                     },
                 )
             )
-            sum_text, tooltip = fan_in if fan_in is not None else ("", "")
+
+            def sum_texts(
+                state: Trace, i: int = i, fan_in: FanIn = fan_in
+            ) -> tuple[str, str, Data | None]:
+                node = state.nodes[i]
+                total = fan_in(state)
+                gradient = node.grad if styler.options.grads else None
+                return _value_text(node, styler), total[0] if total else "", gradient
+
+            terms = fan_in(trace)
+            tooltip = terms[1] if terms is not None else ""
             labelled_edge(
                 name,
                 junction,
                 total,
-                _value_text(node, styler),
-                sum_text,
+                sum_texts,
+                ((i,), uses, None),
                 tooltip=tooltip and f"gradient of this value: {tooltip}",
                 arrow=False,
-                gradient=node.grad if styler.options.grads else None,
                 parting=True,
             )
             tails[node.id] = junction
 
     # Inside a cluster (a sheet of several graphs) dot orders a node's inputs bottom to top,
     # the reverse of a graph without one, so there the inputs are written in reverse.
-    for edge in reversed(trace.edges) if in_cluster else trace.edges:
+    edges = list(enumerate(trace.edges))
+    for j, edge in reversed(edges) if in_cluster else edges:
         label = f"{prefix}{edge.source}_{edge.target}_{edge.index}"
         # An edge between two boxes (one layer's output into the next layer's neuron) has its
         # label outside both, one rank further on, so the next box starts after this one ends.
@@ -513,28 +592,37 @@ def _add_trace(
             edge.target, ""
         )
         group_of[label] = "" if crossing else edge.target
-        highlight = edge.target == trace.highlight
-        chain = styler.options.chain or highlight
         source = by_id[edge.source]
         named_gate = (
             not source.is_leaf
             and source.op != "collapsed"  # a box is named inside it; its outputs differ
             and tails[edge.source] == prefix + edge.source
         )
-        top = _value_text(source, styler) if named_gate else styler.forward(edge.data)
+
+        def edge_texts(
+            state: Trace, j: int = j, named_gate: bool = named_gate
+        ) -> tuple[str, str, Data | None]:
+            """Above: the value (named where its gate has a name); below: the gradient, in
+            ``upstream × local = downstream`` form while its gate is highlighted."""
+            edge = state.edges[j]
+            source = state.nodes[position[edge.source]]
+            top = _value_text(source, styler) if named_gate else styler.forward(edge.data)
+            chain = styler.options.chain or edge.target == state.highlight
+            gradient = edge.downstream if styler.options.grads else None
+            return top, styler.gradient_text(edge, chain), gradient
+
         labelled_edge(
             tails[edge.source],
             prefix + edge.target,
             label,
-            top,
-            styler.gradient_text(edge, chain),
-            highlight=highlight,
-            gradient=edge.downstream if styler.options.grads else None,
+            edge_texts,
+            ((position[edge.source],), (j,), edge.target),
+            highlight=edge.target == trace.highlight,
         )
 
     # The output: an edge out of the root carrying its value and the seed gradient.
     root = trace.root
-    root_drawn = any(node is root for node in trace.nodes)
+    root_drawn = root.id in position and trace.nodes[position[root.id]] is root
     if root_drawn:
         out = prefix + "out"
         out_text = root.label if root.label and not root.is_leaf else ""
@@ -553,14 +641,15 @@ def _add_trace(
                 },
             )
         )
-        bottom = styler.gradient(root.grad) if styler.options.grads else ""
+
+        def out_texts(state: Trace, i: int = position[root.id]) -> tuple[str, str, Data | None]:
+            root = state.nodes[i]
+            if not styler.options.grads:
+                return styler.forward(root.data), "", None
+            return styler.forward(root.data), styler.gradient(root.grad), root.grad
+
         labelled_edge(
-            prefix + root.id,
-            out,
-            out + "_label",
-            styler.forward(root.data),
-            bottom,
-            gradient=root.grad if styler.options.grads else None,
+            prefix + root.id, out, out + "_label", out_texts, ((position[root.id],), (), None)
         )
 
     if not trace.cut_inputs and layout is None:
@@ -716,6 +805,8 @@ def to_dot(
     titles: Sequence[str] | None = None,
     layout: Layout | None = None,
     sizes: dict[str, LabelSize] | None = None,
+    recipes: dict[str, LabelRecipe] | None = None,
+    picture: bool = False,
 ) -> graphviz.Digraph:
     """DOT for one trace, or several side by side (each in a titled cluster).
 
@@ -723,7 +814,14 @@ def to_dot(
     of the graph (forward only, with gradients, each step-through frame) has the same canvas
     and nothing moves (see :mod:`viz.layout`). Without one, ``sizes`` (if given) receives the
     room each edge label takes, for the layout to keep.
+
+    ``recipes`` (a dict, one trace only) receives how each label that can change is written
+    (:class:`LabelRecipe`). ``picture=True`` draws the one picture a step-through's frames
+    fill in: those labels and the caption with a blank per line of text, every node with an
+    invisible background to highlight it by (see :mod:`viz.picture`).
     """
+    if (recipes is not None or picture) and len(traces) != 1:
+        raise ValueError("label recipes and pictures are made for one trace at a time")
     graph = graphviz.Digraph("backprop")
     graph.attr(rankdir=options.rankdir, fontname="Helvetica", nodesep="0.12", ranksep="0.22")
     if max((_widest_fan_out(t) for t in traces), default=0) > FAN_OUT_LIMIT:
@@ -752,10 +850,23 @@ def to_dot(
     if len(traces) == 1 and not titles:
         trace = traces[0]
         if trace.caption is not None:
-            graph.attr(label=_html(_caption_lines(trace.caption)), labelloc="t", fontsize="14")
+            caption = caption_markup(trace.caption)
+            if picture:
+                caption = markup.blank(caption)
+            graph.attr(label=_html(caption), labelloc="t", fontsize="14")
         if layout is not None:
             graph.attr(**layout.graph_attrs())
-        _add_trace(graph, trace, styler, prefix="", labels=labels, layout=layout)
+        _add_trace(
+            graph,
+            trace,
+            styler,
+            prefix="",
+            labels=labels,
+            layout=layout,
+            recipes=recipes,
+            highlightable=picture,
+            blank=picture,
+        )
     else:
         if layout is not None:
             graph.attr(**layout.graph_attrs())
@@ -827,7 +938,7 @@ def _legend(largest: float, precision: int) -> str:
 CAPTION_WIDTH = 140
 
 
-def _caption_lines(caption: str) -> str:
+def caption_markup(caption: str) -> str:
     """The caption escaped for an HTML label, broken at spaces into lines of CAPTION_WIDTH."""
     if len(caption) <= CAPTION_WIDTH:
         return escape(caption)
