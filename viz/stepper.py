@@ -33,7 +33,7 @@ import numpy as np
 
 from autograd import BackwardStep, Tensor, Value, topological_order
 from autograd.ops import INFIX_SYMBOLS
-from viz import markup
+from viz import markup, movie
 from viz.diagram import Diagram, pinned_layout
 from viz.layout import Layout
 from viz.markup import Line
@@ -51,6 +51,7 @@ from viz.style import (
     is_small,
     to_dot,
 )
+from viz.tikz import beamer_tex
 from viz.trace import (
     Data,
     Node,
@@ -202,7 +203,8 @@ class Stepper(Sequence[Frame]):
         forward = self.forward_count
         return (
             f"<Stepper: {len(self)} frames ({forward} forward, {len(self) - forward} backward); "
-            ".save_html('steps.html'), .save_frames('frames/')>"
+            ".save_html('steps.html'), .save_frames('frames/'), .save_beamer('steps.tex'), "
+            ".save_gif('steps.gif'), .save_video('steps.mp4')>"
         )
 
     # -- drawing ------------------------------------------------------------------------------
@@ -220,11 +222,19 @@ class Stepper(Sequence[Frame]):
         self._cursor = (index, state)
         return state
 
-    def frame_svg(self, index: int) -> str:
-        """Frame ``index`` as SVG."""
+    def frame_svg(self, index: int, caption: bool = True) -> str:
+        """Frame ``index`` as SVG; ``caption=False`` leaves the caption's lines blank (for a
+        player or a slide that writes the caption beside the picture)."""
         if not -len(self) <= index < len(self):
             raise IndexError(f"frame {index} of {len(self)}")
-        return self.picture_state(index % len(self)).svg()
+        state = self.picture_state(index % len(self))
+        if caption:
+            return state.svg()
+        blank = PictureState(self.picture)
+        hidden = set(self.picture.texts.get("", []))
+        blank.texts = ["" if k in hidden else text for k, text in enumerate(state.texts)]
+        blank.highlight = state.highlight
+        return blank.svg()
 
     # -- files --------------------------------------------------------------------------------
 
@@ -259,13 +269,7 @@ class Stepper(Sequence[Frame]):
     def player(self, fragment: bool = False) -> str:
         """The HTML player: the picture once, each frame's changes as data (see
         :mod:`viz.player`); ``fragment`` leaves out the page around it (for Jupyter)."""
-        first = self.picture_state(0)
         caption_slots = set(self.picture.texts.get("", []))
-        shown = PictureState(self.picture)
-        shown.texts = [
-            "" if slot in caption_slots else text for slot, text in enumerate(first.texts)
-        ]
-        shown.highlight = first.highlight
         frames = [
             (
                 change.highlight,
@@ -274,7 +278,7 @@ class Stepper(Sequence[Frame]):
             for change in self.changes
         ]
         return player_html(
-            shown.svg(),
+            self.frame_svg(0, caption=False),
             frames,
             self.picture.edges_into,
             [frame.caption for frame in self._frames],
@@ -291,6 +295,45 @@ class Stepper(Sequence[Frame]):
         target = Path(path)
         write_atomically(target, self.html().encode("utf-8"))
         return target
+
+    def save_beamer(self, path: str | Path) -> Path:
+        """Write a Beamer document: one slide frame whose overlays walk through the steps, each
+        picture on the pinned layout with its caption under it (see :mod:`viz.tikz`); it
+        compiles with ``pdflatex`` to one page per step."""
+        target = Path(path)
+        document = beamer_tex(
+            [self.frame_svg(k, caption=False) for k in range(len(self))],
+            [frame.caption for frame in self._frames],
+            self.title,
+        )
+        write_atomically(target, document.encode("utf-8"))
+        return target
+
+    def save_gif(
+        self,
+        path: str | Path,
+        seconds_per_frame: float = 1.0,
+        last_frame_seconds: float | None = None,
+        width: int = movie.PROJECTOR_WIDTH,
+    ) -> Path:
+        """Write the frames as an animated GIF, ``width`` pixels wide (a projector's 1920 by
+        default), each shown ``seconds_per_frame`` (the last ``last_frame_seconds``, if
+        given); see :mod:`viz.movie`. Needs ``pip install "backprop-lab[video]"``."""
+        pngs = movie.frames_to_pngs(self._frames, width)
+        return movie.save_gif(pngs, path, seconds_per_frame, last_frame_seconds)
+
+    def save_video(
+        self,
+        path: str | Path,
+        seconds_per_frame: float = 1.0,
+        fps: int = 30,
+        width: int = movie.PROJECTOR_WIDTH,
+    ) -> Path:
+        """Write the frames as an H.264 MP4 video that plays in PowerPoint, Keynote and
+        browsers, ``width`` pixels wide, each frame held ``seconds_per_frame``; see
+        :mod:`viz.movie`. Needs ``pip install "backprop-lab[video]"``."""
+        pngs = movie.frames_to_pngs(self._frames, width)
+        return movie.save_video(pngs, path, seconds_per_frame, fps)
 
     # -- Jupyter ------------------------------------------------------------------------------
 
