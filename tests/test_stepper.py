@@ -604,8 +604,8 @@ def test_save_frames_numbers_with_enough_digits(tmp_path: Path) -> None:
     steps = viz.Stepper(
         one.states * 1001,
         one.about * 1001,
-        1001,
-        [],
+        one.kinds * 1001,
+        one.snapshots * 1001,
         one.options,
         one.layout,
         one.picture,

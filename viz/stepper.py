@@ -105,7 +105,7 @@ class Frame(Diagram):
 
     @property
     def kind(self) -> str:
-        return "forward" if self.index < self._stepper.forward_count else "backward"
+        return self._stepper.kinds[self.index]
 
     @property
     def trace(self) -> Trace:
@@ -129,10 +129,9 @@ class Frame(Diagram):
     def grads(self) -> dict[str, Data | None]:
         """Each node's ``grad`` as the engine held it after this step (``None`` in forward
         frames, before any gradient exists), keyed like :attr:`values`."""
-        backward = self.index - self._stepper.forward_count
-        if backward < 0:
+        snapshot = self._stepper.snapshots[self.index]
+        if snapshot is None:
             return {node.id: None for node in self.trace.nodes}
-        snapshot = self._stepper.snapshots[backward]
         return {node.id: snapshot[id(node.value)] for node in self.trace.nodes}
 
     @property
@@ -164,8 +163,8 @@ class Stepper(Sequence[Frame]):
         self,
         states: list[Trace],
         about: list[Node],
-        forward_count: int,
-        snapshots: list[dict[int, Data | None]],
+        kinds: list[str],
+        snapshots: list[dict[int, Data | None] | None],
         options: DrawOptions,
         layout: Layout,
         picture: Picture,
@@ -174,7 +173,7 @@ class Stepper(Sequence[Frame]):
     ) -> None:
         self.states = states
         self.about = about
-        self.forward_count = forward_count
+        self.kinds = kinds
         self.snapshots = snapshots
         self.options = options
         self.layout = layout
@@ -200,9 +199,9 @@ class Stepper(Sequence[Frame]):
         return iter(self._frames)
 
     def __repr__(self) -> str:
-        forward = self.forward_count
+        counts = ", ".join(f"{self.kinds.count(k)} {k}" for k in dict.fromkeys(self.kinds))
         return (
-            f"<Stepper: {len(self)} frames ({forward} forward, {len(self) - forward} backward); "
+            f"<Stepper: {len(self)} frames ({counts}); "
             ".save_html('steps.html'), .save_frames('frames/'), .save_beamer('steps.tex'), "
             ".save_gif('steps.gif'), .save_video('steps.mp4')>"
         )
@@ -382,6 +381,41 @@ def step(
     options = DrawOptions(
         grads=grads, rankdir=rankdir, precision=precision, chain=chain, max_inline=max_inline
     )
+    recorded = record(root, options, max_nodes, fold)
+    return recorded.stepper(options, title=recorded.title)
+
+
+@dataclass
+class Recording:
+    """One forward and backward pass of a graph, as frames: what :func:`step` shows.
+
+    Attributes:
+        shown: the trace as drawn (constants folded into their gates, if asked).
+        states: each frame's state of ``shown``.
+        about: the node each frame is about.
+        kinds: each frame's kind (``"forward"``, ``"backward"``).
+        snapshots: each frame's engine gradients (by ``id`` of the node), ``None`` before the
+            backward pass.
+        title: the root by its name, else by its formula and value.
+    """
+
+    shown: Trace
+    states: list[Trace]
+    about: list[Node]
+    kinds: list[str]
+    snapshots: list[dict[int, Data | None] | None]
+    title: str
+
+    def stepper(self, options: DrawOptions, title: str) -> Stepper:
+        """The frames on one layout and one picture."""
+        return stepper_of(
+            self.shown, self.states, self.about, self.kinds, self.snapshots, options, title
+        )
+
+
+def record(root: Node, options: DrawOptions, max_nodes: int, fold: bool) -> Recording:
+    """Run ``root``'s backward pass (if ``options.grads``) from a clean state, recording each
+    gate's step, and make every frame's state."""
     order = topological_order(root)
     if len(order) > max_nodes:
         raise ValueError(
@@ -391,37 +425,43 @@ def step(
             "whole one with viz.draw(root, collapse='layer'), or pass max_nodes= to force."
         )
     steps: list[tuple[BackwardStep, dict[int, Data | None]]] = []
-    if grads:
+    if options.grads:
         root.zero_grad()
 
-        def record(backward_step: BackwardStep) -> None:
+        def note(backward_step: BackwardStep) -> None:
             steps.append((backward_step, {id(node): _grad_now(node) for node in order}))
 
-        root.backward(on_step=record)
+        root.backward(on_step=note)
 
-    full = trace(root) if grads else trace(root, known=())
+    full = trace(root) if options.grads else trace(root, known=())
     inputs = _inputs_of(full)
     # With constants folded into their gates (as viz.draw draws them), a number has no frame.
     shown = fold_constants(full) if fold else full
     states, about = _states(shown, full, inputs, steps, options)
-    forward_count = len(shown.nodes)
+    forward = len(shown.nodes)
+    kinds = ["forward"] * forward + ["backward"] * (len(states) - forward)
+    snapshots: list[dict[int, Data | None] | None] = [None] * forward
+    snapshots += [snapshot for _, snapshot in steps]
+    return Recording(shown, states, about, kinds, snapshots, _describe(full.root, inputs, options))
 
+
+def stepper_of(
+    shown: Trace,
+    states: list[Trace],
+    about: list[Node],
+    kinds: list[str],
+    snapshots: list[dict[int, Data | None] | None],
+    options: DrawOptions,
+    title: str,
+) -> Stepper:
+    """A :class:`Stepper` of ``states`` (each a state of ``shown``, node for node and edge
+    for edge), on one layout and one picture."""
     # One layout for every frame: the widest labels (everything known, chain form everywhere)
     # and the caption of most lines, so nothing in any frame needs more room than it has.
     widest = max((state.caption or "" for state in states), key=_caption_size)
     layout, options = pinned_layout([shown], options, caption=widest)
     picture, changes = _picture(states, widest, options, layout)
-    return Stepper(
-        states,
-        about,
-        forward_count,
-        [snapshot for _, snapshot in steps],
-        options,
-        layout,
-        picture,
-        changes,
-        title=_describe(full.root, inputs, options),
-    )
+    return Stepper(states, about, kinds, snapshots, options, layout, picture, changes, title=title)
 
 
 def _caption_size(caption: str) -> tuple[int, int]:
