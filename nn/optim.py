@@ -170,6 +170,21 @@ class Optimizer:
             setattr(self, name, old)
         self.t = t
 
+    def state_of(self, param: Parameter) -> dict[str, Numeric]:
+        """The optimiser's state for one of its parameters, shaped like it: ``{}`` for SGD,
+        ``{"v": ...}`` for momentum, ``{"m": ..., "u": ...}`` for Adam (a copy, so it can be
+        kept and compared with the next step's)."""
+        index = next((i for i, p in enumerate(self.params) if p is param), None)
+        if index is None:
+            raise ValueError(f"{param!r} is not one of this optimiser's parameters")
+        start, stop = self._layout.bounds[index], self._layout.bounds[index + 1]
+        shape = self._layout.shapes[index]
+        state: dict[str, Numeric] = {}
+        for name in self._state_names():
+            block = getattr(self, name)[start:stop]
+            state[name] = block.reshape(shape).copy() if shape else float(block[0])
+        return state
+
     def _state_names(self) -> list[str]:
         """Names of the state vectors (attributes made with :meth:`_zeros`)."""
         return [

@@ -19,6 +19,7 @@ from viz.render import RenderError, available_renderers, render
 from viz.stepper import Frame, Stepper, step
 from viz.style import DrawOptions, escape, format_number
 from viz.trace import Trace, TraceEdge, TraceNode, trace
+from viz.training import train_steps
 
 __all__ = [
     "MAX_NODES",
@@ -37,4 +38,5 @@ __all__ = [
     "render",
     "step",
     "trace",
+    "train_steps",
 ]

@@ -35,6 +35,7 @@ from autograd import BackwardStep, Tensor, Value, topological_order
 from autograd.ops import INFIX_SYMBOLS
 from viz import markup, movie
 from viz.diagram import Diagram, pinned_layout
+from viz.focus import Grouping, with_groups
 from viz.layout import Layout
 from viz.markup import Line
 from viz.picture import Picture, PictureState
@@ -357,6 +358,7 @@ def step(
     max_nodes: int = MAX_STEP_NODES,
     max_inline: int = 6,
     constants: str = "fold",
+    group: str | Grouping | None = None,
 ) -> Stepper:
     """Step through the computation of ``root``: forward node by node, then backward gate by
     gate, one :class:`Frame` per step.
@@ -368,7 +370,9 @@ def step(
 
     The draw options are those of :func:`viz.draw`. A Tensor root must hold one number (a
     loss), as for ``backward()`` without a gradient. With ``constants="fold"`` (the default) a
-    number operand is drawn inside its gate and has no forward frame of its own.
+    number operand is drawn inside its gate and has no forward frame of its own. ``group=
+    "label"`` boxes a network's nodes by neuron and layer (``layer1.neuron0.w0``), as for
+    :func:`viz.draw`: the way to step through an MLP.
     """
     fold = folds_constants(constants)
     if not isinstance(root, (Value, Tensor)):
@@ -381,7 +385,7 @@ def step(
     options = DrawOptions(
         grads=grads, rankdir=rankdir, precision=precision, chain=chain, max_inline=max_inline
     )
-    recorded = record(root, options, max_nodes, fold)
+    recorded = record(root, options, max_nodes, fold, group)
     return recorded.stepper(options, title=recorded.title)
 
 
@@ -413,9 +417,15 @@ class Recording:
         )
 
 
-def record(root: Node, options: DrawOptions, max_nodes: int, fold: bool) -> Recording:
+def record(
+    root: Node,
+    options: DrawOptions,
+    max_nodes: int,
+    fold: bool,
+    group: str | Grouping | None = None,
+) -> Recording:
     """Run ``root``'s backward pass (if ``options.grads``) from a clean state, recording each
-    gate's step, and make every frame's state."""
+    gate's step, and make every frame's state (boxed by ``group``, as :func:`viz.draw` does)."""
     order = topological_order(root)
     if len(order) > max_nodes:
         raise ValueError(
@@ -437,6 +447,8 @@ def record(root: Node, options: DrawOptions, max_nodes: int, fold: bool) -> Reco
     inputs = _inputs_of(full)
     # With constants folded into their gates (as viz.draw draws them), a number has no frame.
     shown = fold_constants(full) if fold else full
+    if group is not None:
+        shown = with_groups(shown, group)
     states, about = _states(shown, full, inputs, steps, options)
     forward = len(shown.nodes)
     kinds = ["forward"] * forward + ["backward"] * (len(states) - forward)
@@ -500,7 +512,14 @@ def _states(
 
     def frame(highlight: str, caption: str) -> None:
         states.append(
-            Trace(tuple(nodes), tuple(edges), nodes[root], highlight=highlight, caption=caption)
+            Trace(
+                tuple(nodes),
+                tuple(edges),
+                nodes[root],
+                highlight=highlight,
+                caption=caption,
+                groups=shown.groups,
+            )
         )
 
     written_out = {node.id: node for node in full.nodes}
