@@ -56,7 +56,7 @@ _STYLE = """
 .bpl-player .bpl-slider { flex: 1; min-width: 8em; }
 .bpl-player .bpl-counter { font-variant-numeric: tabular-nums; min-width: 5em; }
 .bpl-player .bpl-caption { margin: 0.3em 0; min-height: 2.6em; line-height: 1.3em; }
-.bpl-player .bpl-picture { overflow: auto; max-width: 100%; }
+.bpl-player .bpl-picture { overflow: auto; max-width: 100%; max-height: calc(100vh - 8em); }
 .bpl-player.bpl-fitted .bpl-picture svg { display: block; max-width: 100%;
   max-height: calc(100vh - 8em); width: auto; height: auto; }
 .bpl-player button { font-size: 1em; padding: 0.1em 0.7em; }
