@@ -108,6 +108,9 @@ def test_the_player_and_frames_work_as_for_step(
     html = steps.html()
     assert html.count("<svg") == 1
     assert steps[-1].svg() != steps[-2].svg()
+    # every frame, updates too, is boxed by neuron and layer
+    assert all(frame.trace.groups for frame in steps)
+    assert 'class="cluster"' in steps[-1].svg()
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,10 @@ hall with no network.
 Controls: ◀ and ▶ (or the arrow keys), play/pause (or the space bar), a slider, Home and End;
 all count frames from 1, as the captions do. The picture is fitted to the width and height of
 the window (the button "actual size" shows it at its own size, scrolled to the highlighted
-gate). Where scripts do not run (GitHub's notebook viewer, an untrusted notebook) the player
-shows the first frame and its caption.
+gate). The controls and the picture are shown by the script itself: where scripts do not run
+(an untrusted notebook, whose sanitiser strips the SVG but not its text; GitHub's viewer) the
+player shows the first frame's caption and a note saying to run the cell or trust the
+notebook, rather than a jumble of the picture's text.
 """
 
 from __future__ import annotations
@@ -59,6 +61,8 @@ _STYLE = """
 .bpl-player .bpl-picture { overflow: auto; max-width: 100%; max-height: calc(100vh - 8em); }
 .bpl-player.bpl-fitted .bpl-picture svg { display: block; max-width: 100%;
   max-height: calc(100vh - 8em); width: auto; height: auto; }
+.bpl-player:not(.bpl-fitted) .bpl-picture svg { max-width: none; max-height: none; }
+.bpl-player .bpl-play { min-width: 6.5em; }
 .bpl-player button { font-size: 1em; padding: 0.1em 0.7em; }
 .bpl-player:focus-visible { outline: 2px solid #90caf9; }
 """
@@ -78,7 +82,11 @@ _SCRIPT = """
   var frames = data.frames, n = frames.length, current = 0, lit = frames[0][0], timer = null;
   var slider = root.querySelector(".bpl-slider"), counter = root.querySelector(".bpl-counter");
   var caption = root.querySelector(".bpl-caption"), play = root.querySelector(".bpl-play");
-  var fit = root.querySelector(".bpl-fit");
+  var fit = root.querySelector(".bpl-fit"), picture = root.querySelector(".bpl-picture");
+  // Shown only once this script runs: where it cannot (an untrusted notebook, whose
+  // sanitiser strips the SVG but keeps its text), only the caption and a note are left.
+  root.querySelectorAll("[hidden]").forEach(function (el) { el.hidden = false; });
+  root.querySelector(".bpl-note").hidden = true;
   function write(slot, spans) {  // a line of text: one tspan per span
     var el = texts[slot];
     while (el.firstChild) { el.removeChild(el.firstChild); }
@@ -128,10 +136,26 @@ _SCRIPT = """
     clearInterval(timer); timer = null;
     play.textContent = "\\u25B6 play"; play.setAttribute("aria-pressed", "false");
   }
+  // Fit to the room there is: the window on a page of its own, the notebook's scrolling
+  // panel in JupyterLab (shorter than the window by its menus and toolbars).
+  function room() {
+    var box = root.parentElement, height = window.innerHeight;
+    while (box && box !== document.body) {
+      var overflow = getComputedStyle(box).overflowY;
+      if ((overflow === "auto" || overflow === "scroll") && box.clientHeight > 0) {
+        height = Math.min(height, box.clientHeight); break;
+      }
+      box = box.parentElement;
+    }
+    var above = picture.getBoundingClientRect().top - root.getBoundingClientRect().top;
+    var most = Math.max(160, height - above - 16) + "px";
+    picture.style.maxHeight = most;
+    svg.style.maxHeight = root.classList.contains("bpl-fitted") ? most : "none";
+  }
   function toggle() {
     if (timer !== null) { pause(); return; }
     if (current === n - 1) { show(0); }
-    play.textContent = "\\u23F8 pause"; play.setAttribute("aria-pressed", "true");
+    play.textContent = "\\u25A0 pause"; play.setAttribute("aria-pressed", "true");
     timer = setInterval(function () { show(current + 1); }, 900);
   }
   root.querySelector(".bpl-prev").onclick = function () { show(current - 1); };
@@ -140,8 +164,9 @@ _SCRIPT = """
   fit.onclick = function () {
     var fitted = root.classList.toggle("bpl-fitted");
     fit.textContent = fitted ? "actual size" : "fit to window";
-    show(current);
+    room(); show(current);
   };
+  window.addEventListener("resize", room);
   slider.oninput = function () { show(parseInt(slider.value, 10) - 1); };
   root.addEventListener("keydown", function (event) {
     if (event.target === slider && event.key.indexOf("Arrow") === 0) { return; }
@@ -149,6 +174,7 @@ _SCRIPT = """
     if (event.key in moves) { show(moves[event.key]); event.preventDefault(); }
     else if (event.key === " ") { toggle(); event.preventDefault(); }
   });
+  room();
   show(0);
   // In a saved page the player is the page: take the keys at once, without a click first.
   // (Inside a notebook it is one output among many, and must not steal the focus.)
@@ -219,7 +245,9 @@ def player_html(
     script = _SCRIPT % {"id": player_id, "fill": HIGHLIGHT_FILL, "pen": HIGHLIGHT_PEN}
     player = f"""<style>{_STYLE}</style>
 <div class="bpl-player bpl-fitted" id="{player_id}" tabindex="0" data-frame="1">
-<div class="bpl-controls">
+<div class="bpl-note">(This player needs JavaScript: run the cell again, or trust the \
+notebook.)</div>
+<div class="bpl-controls" hidden>
 <button class="bpl-prev" title="previous step (left arrow)">&#9664;</button>
 <button class="bpl-play" title="play or pause (space)" aria-pressed="false">&#9654; play</button>
 <button class="bpl-next" title="next step (right arrow)">&#9654;</button>
@@ -229,7 +257,7 @@ def player_html(
 actual size</button>
 </div>
 <div class="bpl-caption">{html.escape(captions[0])}</div>
-<div class="bpl-picture">{inline_svg(svg)}</div>
+<div class="bpl-picture" hidden>{inline_svg(svg)}</div>
 <script type="application/json" class="bpl-data">{payload}</script>
 </div>
 <script>{script}</script>"""

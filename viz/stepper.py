@@ -340,7 +340,8 @@ class Stepper(Sequence[Frame]):
     def _repr_html_(self) -> str:
         """The player, which works wherever a notebook's HTML runs: JupyterLab, Notebook,
         VS Code, an exported HTML page. Where scripts don't run (GitHub's viewer, an untrusted
-        notebook) it shows the first frame and its caption."""
+        notebook) it shows the first caption and a note to run the cell or trust the
+        notebook."""
         return self.player(fragment=True)
 
 

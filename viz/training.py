@@ -184,6 +184,7 @@ def _update_frames(
                     nodes[position[id(last.root.value)]],
                     highlight=node.id,
                     caption=caption,
+                    groups=last.groups,
                 ),
                 param,
             )
