@@ -392,7 +392,7 @@ def test_too_big_graphs_are_refused_with_a_clear_error() -> None:
     big = Value(1.0, "x")
     for _ in range(1000):  # 2001 nodes: the gate and its constant each time
         big = big * 1.0
-    with pytest.raises(ValueError, match="2001 nodes.*collapse='layer'.*max_nodes="):
+    with pytest.raises(ValueError, match=r"2001 nodes.*collapse='layer'.*max_nodes="):
         viz.step(big)  # refused at once, before anything is laid out
 
 
