@@ -194,18 +194,66 @@ def _fail(message: str, code: int = 2) -> int:
 def _demo(args: argparse.Namespace) -> int:
     paths = render_demo(args.out, args.format, chain=args.chain, precision=args.precision)
     for path in paths:
-        print(path)
-    print(f"{len(paths)} diagrams written to {args.out.resolve()}")
+        _say(str(path))
+    _say(f"{len(paths)} diagrams written to {args.out.resolve()}")
     return 0
 
 
 # -- drawing an expression ------------------------------------------------------------------
 
 
+def _check_text(text: str, what: str) -> None:
+    """Refuse ``text`` unless it is valid UTF-8 text, saying where it is not.
+
+    Python decodes command-line bytes that are not UTF-8 into lone surrogates (byte 0xFF becomes
+    U+DCFF); those cannot be parsed, drawn or written, and would surface as a codec error.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        char = ord(text[error.start])
+        bad = f"byte 0x{char - 0xDC00:02X}" if 0xDC80 <= char <= 0xDCFF else f"U+{char:04X}"
+        raise _UsageError(
+            f"{what} is not valid UTF-8 text ({bad} at character {error.start + 1}); type it "
+            "again in a UTF-8 terminal, or use plain ASCII (names like x, w0, x_1)"
+        ) from None
+
+
+def _shown(text: str) -> str:
+    """``text`` printable: bytes that are not UTF-8 written as ``\\xff``."""
+    try:
+        data = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        data = text.encode("utf-8", "backslashreplace")
+    return data.decode("utf-8", "backslashreplace")
+
+
+def _say(line: str) -> None:
+    """Print ``line`` on stdout even where it cannot be encoded (a file name that is not UTF-8
+    is written back as the bytes it was given): a run that has written its files must not
+    fail on reporting them."""
+    try:
+        print(line)
+    except UnicodeEncodeError:
+        encoding = sys.stdout.encoding or "utf-8"
+        buffer = getattr(sys.stdout, "buffer", None)
+        if buffer is None:  # a text-only stream
+            print(line.encode(encoding, "backslashreplace").decode(encoding))
+            return
+        try:
+            data = line.encode(encoding, "surrogateescape")
+        except UnicodeEncodeError:
+            data = line.encode(encoding, "backslashreplace")
+        sys.stdout.flush()
+        buffer.write(data + b"\n")
+        buffer.flush()
+
+
 def _values(assignments: Sequence[str]) -> dict[str, float]:
     """The ``--set NAME=NUMBER`` options as a dict; a name set twice is an error."""
     values: dict[str, float] = {}
     for text in assignments:
+        _check_text(text, f"--set {_shown(text)}")
         name, value = parse_assignment(text)
         if name in values:
             raise _UsageError(f"--set {name} is given twice")
@@ -310,6 +358,7 @@ def _all_or_nothing() -> Iterator[_Written]:
 
 
 def _draw(args: argparse.Namespace) -> int:
+    _check_text(args.expression, "the expression")
     values = _values(args.assignments)
     planned = _plan(args)
     grads = not args.no_grad
@@ -343,9 +392,9 @@ def _draw(args: argparse.Namespace) -> int:
             written.paths.extend(stepper.save_frames(args.frames, ["svg"]))
 
     for path in written.paths:
-        print(path)
+        _say(str(path))
     count = len(written.paths)
-    print(
+    _say(
         f"{count} file{'s' if count != 1 else ''} written: {args.expression.strip()} = "
         f"{format_number(root.data, args.precision)}"
     )
