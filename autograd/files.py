@@ -53,18 +53,29 @@ def _delete(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def _writable_folder(path: Path) -> None:
-    """Create ``path``'s folder if missing; a clear error if it cannot be written."""
+def _writable_folder(path: Path, what: str = "save") -> None:
+    """Create ``path``'s folder if missing; a clear error, naming ``path``, if it cannot be.
+
+    ``what`` says what was being done with ``path`` (``"save"``, ``"save frames into"``).
+    """
+    above = path.parent
+    while not above.exists() and above != above.parent:
+        above = above.parent
+    if above.exists() and not above.is_dir():
+        raise NotADirectoryError(
+            f"cannot {what} {str(path)!r}: {str(above)!r} is a file, not a folder. "
+            "Choose another folder"
+        )
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise OSError(
             error.errno,
-            f"cannot save {str(path)!r}: its folder cannot be made ({error.strerror}). "
+            f"cannot {what} {str(path)!r}: its folder cannot be made ({error.strerror}). "
             "Choose another folder",
         ) from error
     if not path.parent.is_dir():
-        raise NotADirectoryError(f"cannot save {str(path)!r}: {str(path.parent)!r} is a file")
+        raise NotADirectoryError(f"cannot {what} {str(path)!r}: {str(path.parent)!r} is a file")
 
 
 def _cannot_write(path: Path, error: OSError) -> OSError:
@@ -118,7 +129,7 @@ def write_set(
     ``folder`` must be new, empty, or hold only files named as ``owned`` matches (an earlier
     set): anything else is refused, never deleted.
     """
-    _writable_folder(folder / "x")
+    _writable_folder(folder, "save frames into")
     if folder.exists() and not folder.is_dir():
         raise NotADirectoryError(f"cannot save frames into {str(folder)!r}: it is a file")
     saving, moved = f".{folder.name}.saving-", f".{folder.name}.old-"
