@@ -232,3 +232,14 @@ def test_a_sum_past_the_quick_layout_cost_is_laid_out_quickly(
     root = long_sum(60)
     assert QUICK_LAYOUT_COST < cost(root) <= MAX_LAYOUT_COST
     assert "<svg" in viz.draw(root).svg()
+
+
+def test_step_takes_max_layout_cost_too() -> None:
+    x = Value(1.001, "x")
+    f = x
+    for _ in range(120):  # 120 uses of x, one after another: over the limit
+        f = f * x
+    with pytest.raises(ValueError, match="max_layout_cost="):
+        viz.step(f)
+    with pytest.raises(ValueError, match="max_layout_cost="):
+        viz.step(f, max_layout_cost=100)

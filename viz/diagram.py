@@ -305,8 +305,7 @@ def check_layout_cost(traces: Sequence[Trace], max_cost: int | None = None) -> L
         f"{what}: {edges} {cost.steps:,} columns of the drawing in all (the limit is "
         f"{limit:,}), and Graphviz takes minutes to lay that out, or crashes. Draw a smaller "
         "expression (fewer uses of one value, a shorter sum), draw part of it (around=node, "
-        "radius=...), or pass max_layout_cost= to viz.draw to force (for viz.step: raise "
-        "viz.diagram.MAX_LAYOUT_COST)."
+        "radius=...), or pass max_layout_cost= (to viz.draw or viz.step) to force."
     )
 
 

@@ -360,6 +360,7 @@ def step(
     max_inline: int = 6,
     constants: str = "fold",
     group: str | Grouping | None = None,
+    max_layout_cost: int | None = None,
 ) -> Stepper:
     """Step through the computation of ``root``: forward node by node, then backward gate by
     gate, one :class:`Frame` per step.
@@ -373,7 +374,9 @@ def step(
     loss), as for ``backward()`` without a gradient. With ``constants="fold"`` (the default) a
     number operand is drawn inside its gate and has no forward frame of its own. ``group=
     "label"`` boxes a network's nodes by neuron and layer (``layer1.neuron0.w0``), as for
-    :func:`viz.draw`: the way to step through an MLP.
+    :func:`viz.draw`: the way to step through an MLP. ``max_layout_cost``: as for
+    :func:`viz.draw`, a graph Graphviz would take minutes to lay out is refused before it
+    runs (see :func:`viz.diagram.layout_cost`); a larger number forces it.
     """
     fold = folds_constants(constants)
     if not isinstance(root, (Value, Tensor)):
@@ -387,7 +390,7 @@ def step(
         grads=grads, rankdir=rankdir, precision=precision, chain=chain, max_inline=max_inline
     )
     recorded = record(root, options, max_nodes, fold, group)
-    return recorded.stepper(options, title=recorded.title)
+    return recorded.stepper(options, title=recorded.title, max_layout_cost=max_layout_cost)
 
 
 @dataclass
@@ -411,10 +414,19 @@ class Recording:
     snapshots: list[dict[int, Data | None] | None]
     title: str
 
-    def stepper(self, options: DrawOptions, title: str) -> Stepper:
+    def stepper(
+        self, options: DrawOptions, title: str, max_layout_cost: int | None = None
+    ) -> Stepper:
         """The frames on one layout and one picture."""
         return stepper_of(
-            self.shown, self.states, self.about, self.kinds, self.snapshots, options, title
+            self.shown,
+            self.states,
+            self.about,
+            self.kinds,
+            self.snapshots,
+            options,
+            title,
+            max_layout_cost,
         )
 
 
@@ -466,13 +478,16 @@ def stepper_of(
     snapshots: list[dict[int, Data | None] | None],
     options: DrawOptions,
     title: str,
+    max_layout_cost: int | None = None,
 ) -> Stepper:
     """A :class:`Stepper` of ``states`` (each a state of ``shown``, node for node and edge
     for edge), on one layout and one picture."""
     # One layout for every frame: the widest labels (everything known, chain form everywhere)
     # and the caption of most lines, so nothing in any frame needs more room than it has.
     widest = max((state.caption or "" for state in states), key=_caption_size)
-    layout, options = pinned_layout([shown], options, caption=widest)
+    layout, options = pinned_layout(
+        [shown], options, caption=widest, max_layout_cost=max_layout_cost
+    )
     picture, changes = _picture(states, widest, options, layout)
     return Stepper(states, about, kinds, snapshots, options, layout, picture, changes, title=title)
 
