@@ -83,3 +83,10 @@ def test_a_file_name_that_is_not_utf8_is_written_and_reported(tmp_path: Path) ->
     assert done.stderr == b""
     assert done.stdout.splitlines() == [b"fig\xff.svg", b"1 file written: x * 2 = 6.00"]
     assert os.listdir(os.fsencode(tmp_path)) == [b"fig\xff.svg"]
+
+
+def test_a_lone_surrogate_is_an_expression_error_in_the_api_too() -> None:
+    from viz.expression import ExpressionError, parse
+
+    with pytest.raises(ExpressionError, match=r"U\+D800 at character 2"):
+        parse("a\ud800b")

@@ -122,7 +122,14 @@ class _Source:
     def __init__(self, text: str) -> None:
         self.text = text.strip()
         self.lead = len(text) - len(text.lstrip())
-        self._utf8 = self.text.encode("utf-8")
+        try:
+            self._utf8 = self.text.encode("utf-8")
+        except UnicodeEncodeError as error:  # a lone surrogate: no text a user could type
+            raise ExpressionError(
+                f"the expression holds U+{ord(self.text[error.start]):04X} at character "
+                f"{self.lead + error.start + 1}, which is not a character of any text; type "
+                "it again"
+            ) from None
 
     def column(self, byte_offset: int) -> int:
         """1-based character column in the original text of a byte offset in the parsed one."""
