@@ -173,6 +173,19 @@ def test_save_html_writes_one_self_contained_player(
     assert "<title>f</title>" in text
 
 
+def test_without_its_script_the_player_is_a_caption_and_a_note(copy: viz.Stepper) -> None:
+    # JupyterLab's sanitiser (an untrusted notebook) drops the SVG but keeps its text, and
+    # drops a bare `hidden` attribute but keeps hidden="hidden": the script reveals them
+    text = copy._repr_html_()
+    assert text.count('hidden="hidden"') == 2
+    for cls in ("bpl-controls", "bpl-picture"):
+        (div,) = Page(text).find("div", cls)
+        assert div["hidden"] == "hidden"
+    (note,) = Page(text).find("div", "bpl-note")
+    assert "hidden" not in note
+    assert "trust the notebook" in text
+
+
 def test_the_player_is_far_smaller_than_its_frames() -> None:
     steps = viz.step(lectures.small_mlp())
     one = len(steps[0].svg().encode("utf-8"))

@@ -52,7 +52,7 @@ expressions:
   before it, after the options: python -m viz --set x=2 -o fig.svg -- -x
 
 output (at least one; formats by suffix):
-  -o fig.svg / fig.png / fig.pdf / fig.dot (no system Graphviz needed); -o repeats.
+  -o fig.svg / fig.png / fig.pdf / fig.tex / fig.dot (no system Graphviz needed); -o repeats.
   --frames DIR writes frame_001.svg, frame_002.svg, ...: forward node by node, then backward
   gate by gate. --html FILE writes the same steps as one self-contained page with a player.
   Every output is checked and rendered before the first file is written, so a failed run
@@ -108,7 +108,7 @@ def _expression_parser() -> _Parser:
         type=Path,
         action="append",
         default=[],
-        help="write the diagram: .svg, .png, .pdf or .dot; repeatable",
+        help="write the diagram: .svg, .png, .pdf, .tex (TikZ) or .dot; repeatable",
     )
     outputs.add_argument(
         "--frames", metavar="DIR", type=Path, help="write the steps as numbered SVG frames"
@@ -282,7 +282,7 @@ def _plan(args: argparse.Namespace) -> list[tuple[Path, str]]:
     is written; return the ``-o`` files with their formats, duplicates dropped."""
     if not (args.outputs or args.frames or args.html):
         raise _UsageError(
-            "nothing to write: add -o FILE (.svg, .png, .dot or .pdf), --frames DIR or --html "
+            "nothing to write: add -o FILE (.svg, .png, .pdf, .tex or .dot), --frames DIR or --html "
             f"FILE (see {PROG} --help)"
         )
     if args.expression == "demo":

@@ -85,6 +85,7 @@ _SCRIPT = """
   var fit = root.querySelector(".bpl-fit"), picture = root.querySelector(".bpl-picture");
   // Shown only once this script runs: where it cannot (an untrusted notebook, whose
   // sanitiser strips the SVG but keeps its text), only the caption and a note are left.
+  // (hidden="hidden", not a bare hidden: JupyterLab's sanitiser drops the bare attribute.)
   root.querySelectorAll("[hidden]").forEach(function (el) { el.hidden = false; });
   root.querySelector(".bpl-note").hidden = true;
   function write(slot, spans) {  // a line of text: one tspan per span
@@ -137,16 +138,13 @@ _SCRIPT = """
     play.textContent = "\\u25B6 play"; play.setAttribute("aria-pressed", "false");
   }
   // Fit to the room there is: the window on a page of its own, the notebook's scrolling
-  // panel in JupyterLab (shorter than the window by its menus and toolbars).
+  // panel in JupyterLab (shorter than the window by its menus and toolbars). Not any
+  // scrolling box around the player: JupyterLab's output area scrolls too, but it is only
+  // as tall as the player, which would then shrink each time it measured itself.
   function room() {
-    var box = root.parentElement, height = window.innerHeight;
-    while (box && box !== document.body) {
-      var overflow = getComputedStyle(box).overflowY;
-      if ((overflow === "auto" || overflow === "scroll") && box.clientHeight > 0) {
-        height = Math.min(height, box.clientHeight); break;
-      }
-      box = box.parentElement;
-    }
+    var panel = root.closest(".jp-WindowedPanel-outer, .jp-Notebook");
+    var height = window.innerHeight;
+    if (panel && panel.clientHeight > 0) { height = Math.min(height, panel.clientHeight); }
     var above = picture.getBoundingClientRect().top - root.getBoundingClientRect().top;
     var most = Math.max(160, height - above - 16) + "px";
     picture.style.maxHeight = most;
@@ -247,7 +245,7 @@ def player_html(
 <div class="bpl-player bpl-fitted" id="{player_id}" tabindex="0" data-frame="1">
 <div class="bpl-note">(This player needs JavaScript: run the cell again, or trust the \
 notebook.)</div>
-<div class="bpl-controls" hidden>
+<div class="bpl-controls" hidden="hidden">
 <button class="bpl-prev" title="previous step (left arrow)">&#9664;</button>
 <button class="bpl-play" title="play or pause (space)" aria-pressed="false">&#9654; play</button>
 <button class="bpl-next" title="next step (right arrow)">&#9654;</button>
@@ -257,7 +255,7 @@ notebook.)</div>
 actual size</button>
 </div>
 <div class="bpl-caption">{html.escape(captions[0])}</div>
-<div class="bpl-picture" hidden>{inline_svg(svg)}</div>
+<div class="bpl-picture" hidden="hidden">{inline_svg(svg)}</div>
 <script type="application/json" class="bpl-data">{payload}</script>
 </div>
 <script>{script}</script>"""
