@@ -177,7 +177,7 @@ def test_without_its_script_the_player_is_a_caption_and_a_note(copy: viz.Stepper
     # JupyterLab's sanitiser (an untrusted notebook) drops the SVG but keeps its text, and
     # drops a bare `hidden` attribute but keeps hidden="hidden": the script reveals them
     text = copy._repr_html_()
-    assert text.count('hidden="hidden"') == 2
+    assert text.count('" hidden="hidden">') == 2
     for cls in ("bpl-controls", "bpl-picture"):
         (div,) = Page(text).find("div", cls)
         assert div["hidden"] == "hidden"

@@ -282,8 +282,8 @@ def _plan(args: argparse.Namespace) -> list[tuple[Path, str]]:
     is written; return the ``-o`` files with their formats, duplicates dropped."""
     if not (args.outputs or args.frames or args.html):
         raise _UsageError(
-            "nothing to write: add -o FILE (.svg, .png, .pdf, .tex or .dot), --frames DIR or --html "
-            f"FILE (see {PROG} --help)"
+            "nothing to write: add -o FILE (.svg, .png, .pdf, .tex or .dot), --frames DIR or "
+            f"--html FILE (see {PROG} --help)"
         )
     if args.expression == "demo":
         raise _UsageError(f"demo is a sub-command and must come first: {PROG} demo --out DIR")
