@@ -327,6 +327,19 @@ def pinned_dot(
     return str(to_dot(traces, options, titles, layout=layout).source)
 
 
+#: A value with more uses than this gets dot's quick balancing too (see :func:`pinned_layout`).
+FAN_OUT_LIMIT = 10
+
+
+def _widest_fan_out(traces: Sequence[Trace]) -> int:
+    """The most uses any one value of ``traces`` has."""
+    uses: dict[tuple[int, str], int] = {}
+    for k, t in enumerate(traces):
+        for edge in t.edges:
+            uses[(k, edge.source)] = uses.get((k, edge.source), 0) + 1
+    return max(uses.values(), default=0)
+
+
 def pinned_layout(
     traces: Sequence[Trace],
     options: DrawOptions,
@@ -353,6 +366,9 @@ def pinned_layout(
     template = to_dot(
         widest, dataclasses.replace(options, grads=True, chain=True), titles, sizes=sizes
     )
-    if cost.steps > QUICK_LAYOUT_COST:
+    if cost.steps > QUICK_LAYOUT_COST or _widest_fan_out(traces) > FAN_OUT_LIMIT:
+        # Long edges, or one value feeding dozens of labelled edges, make dot's network
+        # simplex crawl (x+x+...+x with 60 terms: 17 s; with these limits 1.3 s). Ordinary
+        # graphs keep the default, better-balanced layout.
         template.attr(nslimit="1", nslimit1="1")
     return compute_layout(template.source, sizes), options

@@ -789,16 +789,6 @@ def _add_grouped_nodes(
         emit(graph, top)
 
 
-FAN_OUT_LIMIT = 10
-
-
-def _widest_fan_out(trace: Trace) -> int:
-    uses: dict[str, int] = {}
-    for edge in trace.edges:
-        uses[edge.source] = uses.get(edge.source, 0) + 1
-    return max(uses.values(), default=0)
-
-
 def to_dot(
     traces: Sequence[Trace],
     options: DrawOptions,
@@ -824,11 +814,6 @@ def to_dot(
         raise ValueError("label recipes and pictures are made for one trace at a time")
     graph = graphviz.Digraph("backprop")
     graph.attr(rankdir=options.rankdir, fontname="Helvetica", nodesep="0.12", ranksep="0.22")
-    if max((_widest_fan_out(t) for t in traces), default=0) > FAN_OUT_LIMIT:
-        # One value feeding dozens of labelled edges makes dot's network simplex crawl
-        # (x+x+...+x with 60 terms: 17 s; with these limits 1.3 s). Ordinary graphs keep
-        # the default, better-balanced layout.
-        graph.attr(nslimit="1", nslimit1="1")
     graph.attr("node", fontname="Helvetica", fontsize="14", width="0.5", height="0.5")
     graph.attr("edge", fontname="Helvetica", fontsize="11", arrowsize="0.7")
     styler = _Styler(options, _largest_gradient(traces) if options.magnitude else 0.0)
