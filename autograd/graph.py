@@ -181,28 +181,19 @@ def backprop(
     try:
         while stack:
             node = stack.pop()
-            in0 = node._in0
-            assert in0 is not None  # only interior nodes are ever pushed
-            if in0._in0 is not None:
-                if not in0._pending:  # first use found: visit it
-                    in0.grad = zero
-                    stack.append(in0)
-                in0._pending += 1
-            elif not in0._pending:
-                in0._pending = 1
-                leaves.append(in0)
-                old_grads.append(in0.grad)
-            in1 = node._in1
-            if in1 is not None:
-                if in1._in0 is not None:
-                    if not in1._pending:
-                        in1.grad = zero
-                        stack.append(in1)
-                    in1._pending += 1
-                elif not in1._pending:
-                    in1._pending = 1
-                    leaves.append(in1)
-                    old_grads.append(in1.grad)
+            assert node._in0 is not None  # only interior nodes are ever pushed
+            for parent in (node._in0, node._in1):  # _in1 is None for a one-input op
+                if parent is None:
+                    continue
+                if parent._in0 is not None:  # an interior node: count this use
+                    if not parent._pending:  # first use found: visit it
+                        parent.grad = zero
+                        stack.append(parent)
+                    parent._pending += 1
+                elif not parent._pending:  # a leaf, noted once
+                    parent._pending = 1
+                    leaves.append(parent)
+                    old_grads.append(parent.grad)
         for leaf in leaves:
             leaf._pending = 0
         # Pass 2, Kahn's algorithm: a node is processed once every node using it has added

@@ -210,7 +210,7 @@ def save_gif(
         loop=0,  # forever
         optimize=False,  # keep the shared palette as built
     )
-    _write(target, buffer.getvalue())
+    write_atomically(target, buffer.getvalue())
     return target
 
 
@@ -354,7 +354,7 @@ def save_video(
                 "instead (save_gif), or reinstall imageio-ffmpeg."
             ) from error
         data = encoded.read_bytes()
-    _write(target, data)
+    write_atomically(target, data)
     return target
 
 
@@ -430,19 +430,6 @@ def _check_target(path: str | Path, suffixes: tuple[str, ...], what: str) -> Pat
             "Choose a folder you can write to (your home folder, or the notebook's)"
         )
     return target
-
-
-def _write(target: Path, data: bytes) -> None:
-    try:
-        write_atomically(target, data)
-    except OSError as error:
-        if "cannot save" in str(error):
-            raise  # write_atomically already said which file, why, and what to do
-        reason = error.strerror or str(error)
-        raise type(error)(
-            f"cannot save {str(target)!r}: {reason}. Choose a folder you can write to, with "
-            "space free; nothing was written"
-        ) from error
 
 
 def _require_pillow(what: str) -> None:

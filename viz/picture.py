@@ -34,7 +34,7 @@ import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from viz.markup import Line, Span
+from viz.markup import Line
 from viz.style import HIGHLIGHT_FILL, HIGHLIGHT_PEN
 
 #: Width of the blank Graphviz placed in each line, in em (Helvetica's space), where the
@@ -244,16 +244,18 @@ class PictureState:
         for slot, line in zip(slots, lines, strict=True):
             self.texts[slot] = line_markup(line)
 
-    def svg(self) -> str:
-        """This frame's SVG."""
+    def svg(self, caption: bool = True) -> str:
+        """This frame's SVG; ``caption=False`` leaves the caption's lines blank (for a player
+        or a slide that writes the caption beside the picture)."""
         picture, highlight = self.picture, self.highlight
         thick = set(picture.edges_into.get(highlight, ())) if highlight is not None else set()
+        hidden = set() if caption else set(picture.texts.get("", []))
         out = []
         for piece in picture.pieces:
             if isinstance(piece, str):
                 out.append(piece)
             elif piece.kind == "text":
-                out.append(self.texts[piece.index])
+                out.append("" if piece.index in hidden else self.texts[piece.index])
             elif piece.kind == "edge":
                 out.append(HIGHLIGHT_PEN if piece.index in thick else PLAIN_PEN)
             else:
@@ -268,4 +270,4 @@ class PictureState:
         return "".join(out)
 
 
-__all__ = ["Line", "Picture", "PictureState", "Slot", "Span", "line_markup"]
+__all__ = ["Picture", "PictureState", "Slot", "line_markup"]

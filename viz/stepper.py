@@ -101,8 +101,6 @@ class Frame(Diagram):
         self._stepper = stepper
         self.index = index
         self._frame_source: str | None = None
-        self._svg = None
-        self._error = None
 
     @property
     def kind(self) -> str:
@@ -227,14 +225,7 @@ class Stepper(Sequence[Frame]):
         player or a slide that writes the caption beside the picture)."""
         if not -len(self) <= index < len(self):
             raise IndexError(f"frame {index} of {len(self)}")
-        state = self.picture_state(index % len(self))
-        if caption:
-            return state.svg()
-        blank = PictureState(self.picture)
-        hidden = set(self.picture.texts.get("", []))
-        blank.texts = ["" if k in hidden else text for k, text in enumerate(state.texts)]
-        blank.highlight = state.highlight
-        return blank.svg()
+        return self.picture_state(index % len(self)).svg(caption)
 
     # -- files --------------------------------------------------------------------------------
 
@@ -390,7 +381,16 @@ def step(
         grads=grads, rankdir=rankdir, precision=precision, chain=chain, max_inline=max_inline
     )
     recorded = record(root, options, max_nodes, fold, group)
-    return recorded.stepper(options, title=recorded.title, max_layout_cost=max_layout_cost)
+    return stepper_of(
+        recorded.shown,
+        recorded.states,
+        recorded.about,
+        recorded.kinds,
+        recorded.snapshots,
+        options,
+        recorded.title,
+        max_layout_cost,
+    )
 
 
 @dataclass
@@ -413,21 +413,6 @@ class Recording:
     kinds: list[str]
     snapshots: list[dict[int, Data | None] | None]
     title: str
-
-    def stepper(
-        self, options: DrawOptions, title: str, max_layout_cost: int | None = None
-    ) -> Stepper:
-        """The frames on one layout and one picture."""
-        return stepper_of(
-            self.shown,
-            self.states,
-            self.about,
-            self.kinds,
-            self.snapshots,
-            options,
-            title,
-            max_layout_cost,
-        )
 
 
 def record(
@@ -513,11 +498,7 @@ def _states(
     the same objects from frame to frame.
     """
     position = {node.id: i for i, node in enumerate(shown.nodes)}
-    out: dict[str, list[int]] = {node.id: [] for node in shown.nodes}
-    into: dict[str, list[int]] = {node.id: [] for node in shown.nodes}
-    for j, edge in enumerate(shown.edges):
-        out[edge.source].append(j)
-        into[edge.target].append(j)
+    out, into = shown.edge_positions()
     nodes = [dataclasses.replace(node, data=None, grad=None) for node in shown.nodes]
     edges = [
         dataclasses.replace(edge, data=None, upstream=None, downstream=None) for edge in shown.edges

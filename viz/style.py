@@ -373,11 +373,8 @@ def _add_trace(
     a blank for each line of text, and ``highlightable`` gives every node an invisible
     background: the one picture a step-through's frames fill in (see :mod:`viz.picture`)."""
     position = {node.id: i for i, node in enumerate(trace.nodes)}
-    outgoing: dict[str, list[int]] = {node.id: [] for node in trace.nodes}
-    incoming: dict[str, list[TraceEdge]] = {node.id: [] for node in trace.nodes}
-    for j, edge in enumerate(trace.edges):
-        outgoing[edge.source].append(j)
-        incoming[edge.target].append(edge)
+    outgoing, entering = trace.edge_positions()
+    incoming = {n: [trace.edges[j] for j in edges] for n, edges in entering.items()}
     by_id = {node.id: node for node in trace.nodes}
     uses_of = {
         node.id: len(outgoing[node.id]) + trace.cut_outputs.get(node.id, 0) for node in trace.nodes

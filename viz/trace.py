@@ -128,6 +128,16 @@ class Trace:
         """Edges leaving ``node_id``: more than one means the value is used more than once."""
         return [edge for edge in self.edges if edge.source == node_id]
 
+    def edge_positions(self) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
+        """Per node id, the positions in :attr:`edges` of the edges leaving it and of those
+        entering it (in argument order), for every node at once."""
+        leaving: dict[str, list[int]] = {node.id: [] for node in self.nodes}
+        entering: dict[str, list[int]] = {node.id: [] for node in self.nodes}
+        for j, edge in enumerate(self.edges):
+            leaving[edge.source].append(j)
+            entering[edge.target].append(j)
+        return leaving, entering
+
 
 def folds_constants(constants: str) -> bool:
     """The ``constants=`` option of ``draw`` and ``step``: ``"fold"`` (True) or ``"leaves"``."""

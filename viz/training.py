@@ -118,7 +118,9 @@ def train_steps(
             )
         losses_seen.append(float(root.data))
         prefix = f"step {t}/{steps} · "
-        states += [_captioned(s, prefix + (s.caption or "")) for s in recording.states]
+        states += [
+            dataclasses.replace(s, caption=prefix + (s.caption or "")) for s in recording.states
+        ]
         about += recording.about
         kinds += recording.kinds
         snapshots += recording.snapshots
@@ -148,10 +150,6 @@ def _same_graph(a: Trace, b: Trace) -> bool:
     return nodes and edges
 
 
-def _captioned(state: Trace, caption: str) -> Trace:
-    return dataclasses.replace(state, caption=caption)
-
-
 def _update_frames(
     recording: Recording, optimizer: Optimizer, prefix: str, options: DrawOptions
 ) -> list[tuple[Trace, Value]]:
@@ -163,9 +161,7 @@ def _update_frames(
     before = {id(p): (p.data, p.grad, optimizer.state_of(p)) for p in params}
     optimizer.step()
     nodes, edges = list(last.nodes), list(last.edges)
-    out: dict[str, list[int]] = {}
-    for j, edge in enumerate(edges):
-        out.setdefault(edge.source, []).append(j)
+    out, _ = last.edge_positions()
     frames = []
     for k, param in enumerate(params, start=1):
         i = position[id(param)]
