@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 
 from autograd import Tensor, Value
-from autograd.files import write_atomically
 from autograd.tensor import zero_grad_of
+from nn.files import write_atomically
 
 #: What a module learns: a leaf Value (a number) or a leaf Tensor (an array).
 Parameter = Value | Tensor

@@ -311,7 +311,7 @@ def test_unwritable_places_are_refused_before_any_work(
 def test_a_failed_write_says_what_to_do_and_leaves_the_old_file(
     suffix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import autograd.files
+    import nn.files
 
     target = tmp_path / f"x.{suffix}"
     target.write_bytes(b"old")
@@ -319,7 +319,7 @@ def test_a_failed_write_says_what_to_do_and_leaves_the_old_file(
     def mkstemp(*args: Any, **kwargs: Any) -> tuple[int, str]:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(autograd.files.tempfile, "mkstemp", mkstemp)
+    monkeypatch.setattr(nn.files.tempfile, "mkstemp", mkstemp)
     with pytest.raises(PermissionError, match=r"cannot save.*Permission denied.*[Cc]hoose"):
         SAVERS[suffix]([solid_png(8, 8, RED)], target)
     assert target.read_bytes() == b"old"

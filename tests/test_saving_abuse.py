@@ -27,7 +27,7 @@ import pytest
 
 import viz
 from autograd import Value
-from autograd.files import write_atomically
+from nn.files import write_atomically
 from viz.stepper import Stepper
 
 render_module = importlib.import_module("viz.render")
@@ -46,7 +46,7 @@ needs_video = pytest.mark.skipif(
     reason='GIFs need pip install "backprop-lab[video]"',
 )
 
-#: What the savers leave beside a target while they work (see autograd.files).
+#: What the savers leave beside a target while they work (see nn.files).
 LEFTOVER = re.compile(r"\..*\.(tmp|saving|old)-\d+-")
 
 

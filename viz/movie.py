@@ -18,7 +18,7 @@ most, exactly (white, black, the lecture green ``#2e7d32``, red ``#c62828`` and 
 cut for the anti-aliased edges. Pixels are mapped to their nearest palette colour without
 dithering, so flat colours stay flat and text keeps clean edges.
 
-Both files are written atomically (see :func:`autograd.files.write_atomically`): after any
+Both files are written atomically (see :func:`nn.files.write_atomically`): after any
 error there is no partial file, and an older file of that name is left as it was.
 """
 

@@ -40,7 +40,7 @@ import sysconfig
 from pathlib import Path
 from typing import Any
 
-from autograd.files import write_atomically, write_set
+from nn.files import write_atomically, write_set
 
 __all__ = [
     "RenderError",
