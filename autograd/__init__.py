@@ -12,6 +12,15 @@ backprop-lab into a virtual environment of its own.
 """
 
 from autograd.derivatives import grad, hessian, jacobian
+from autograd.engine import (
+    BackwardStep,
+    NonFiniteError,
+    Value,
+    apply,
+    is_grad_enabled,
+    no_grad,
+    topological_order,
+)
 from autograd.gradcheck import (
     GateMismatch,
     GradcheckError,
@@ -20,20 +29,11 @@ from autograd.gradcheck import (
     gradcheck,
     numerical_grad,
 )
-from autograd.graph import (
-    BackwardStep,
-    NonFiniteError,
-    is_grad_enabled,
-    no_grad,
-    topological_order,
-)
 from autograd.ops import OPS, Op, power
-from autograd.tensor import TENSOR_OPS, Tensor, apply_tensor, concatenate
-from autograd.value import Value, apply
+from autograd.tensor import Tensor, concatenate
 
 __all__ = [
     "OPS",
-    "TENSOR_OPS",
     "BackwardStep",
     "GateMismatch",
     "GradcheckError",
@@ -42,7 +42,6 @@ __all__ = [
     "Tensor",
     "Value",
     "apply",
-    "apply_tensor",
     "concatenate",
     "find_wrong_gate",
     "find_wrong_tensor_gate",

@@ -26,9 +26,8 @@ from typing import Any, overload
 
 import numpy as np
 
-from autograd.graph import topological_order
+from autograd.engine import Value, as_seed, topological_order
 from autograd.tensor import Tensor, zero_grad_of
-from autograd.value import Value, as_seed
 
 Node = Value | Tensor
 

@@ -14,10 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from autograd.graph import NonFiniteError, is_grad_enabled, no_grad, topological_order
+from autograd.engine import NonFiniteError, Value, is_grad_enabled, no_grad, topological_order
 from autograd.ops import Op
 from autograd.tensor import Tensor
-from autograd.value import Value
 
 Function = Callable[..., Any]
 
@@ -130,7 +129,7 @@ def _gate_local_numeric(op: Op, xs: list[float], i: int, eps: float) -> float:
     minus = list(xs)
     plus[i] += eps
     minus[i] -= eps
-    return (op.forward(*plus) - op.forward(*minus)) / (2.0 * eps)
+    return (op.on_floats(*plus) - op.on_floats(*minus)) / (2.0 * eps)
 
 
 def _gate_one_sided(op: Op, xs: list[float], i: int, eps: float) -> tuple[float, float]:
@@ -139,8 +138,8 @@ def _gate_one_sided(op: Op, xs: list[float], i: int, eps: float) -> tuple[float,
     minus = list(xs)
     plus[i] += eps
     minus[i] -= eps
-    at = op.forward(*xs)
-    return (at - op.forward(*minus)) / eps, (op.forward(*plus) - at) / eps
+    at = op.on_floats(*xs)
+    return (at - op.on_floats(*minus)) / eps, (op.on_floats(*plus) - at) / eps
 
 
 def _check_gates(
@@ -374,7 +373,7 @@ def find_wrong_tensor_gate(
     agree.
 
     Each gate is checked alone: its recorded local gradient times a random upstream ``u``
-    against the centred differences of ``Σ u * op.forward(inputs)``, element by element. The
+    against the centred differences of ``Σ u * op.on_floats(inputs)``, element by element. The
     mismatch reports the largest disagreement (``recorded`` and ``numeric`` at that element).
     """
     rng = np.random.default_rng(1)
@@ -396,8 +395,8 @@ def find_wrong_tensor_gate(
                     plus[i][index] += eps
                     minus[i][index] -= eps
                     with no_grad():
-                        high = (u * op.forward(*plus)).sum()
-                        low = (u * op.forward(*minus)).sum()
+                        high = (u * op.on_arrays[0](*plus)).sum()
+                        low = (u * op.on_arrays[0](*minus)).sum()
                     numeric[index] = (high - low) / (2.0 * eps)
             except (ValueError, FloatingPointError):
                 continue

@@ -1,25 +1,27 @@
 """The op table: every primitive the engine knows, each defined once.
 
 An :class:`Op` is a plain record (the "rules as data" of JAX's Autodidax): its name, the symbol a
-diagram draws in its gate, its forward rule, its **local** derivatives, the formula text of those
-derivatives, and its domain. Everything else reads this table: the operators on
-:class:`~autograd.Value`, ``backward()``, the diagrams in ``viz`` and the Hypothesis strategies
-in :mod:`autograd.testing`. A new op is one more ``Op(...)`` here (or in your own code, applied
-with :func:`autograd.apply`).
+diagram draws in its gate, how it is written in an expression, its forward rule, its **local**
+derivatives, the formula text of those derivatives, and its domain. Everything else reads this
+record: the operators on :class:`~autograd.Value` and :class:`~autograd.Tensor`, ``backward()``,
+the CLI's list of functions, the captions in ``viz`` and the Hypothesis strategies in
+:mod:`autograd.testing`. A new op is one more ``Op(...)`` (in :data:`OPS`, or in your own code,
+applied with :func:`autograd.apply`); CONTRIBUTING.md shows one added end to end.
 
 Conventions for the rules:
 
-* ``forward(*xs) -> float`` takes the input values as floats. (A Tensor op is the same record
-  with arrays in and out, and locals that may be arrays or linear maps: see
-  :mod:`autograd.tensor`.)
-* ``local(*xs, out) -> tuple[float, ...]`` takes the same inputs *and the forward output* (so
-  ``exp`` and ``sigmoid`` can reuse it) and returns ``d out / d x_i`` for every input, in order.
-  Backprop then applies ``downstream_i = upstream * local_i`` for each input.
-* The local rules use only operators (``+ - * / **``), comparisons and :func:`_ln`, so the
-  same rule also runs on :class:`~autograd.Value` s: given Values it builds the derivative as
-  a graph, which is how :func:`autograd.grad` with ``create_graph=True`` differentiates a
-  gradient again (second derivatives, Newton's method).
-* ``smooth(*xs) -> bool`` says whether the inputs are inside the domain *and* at least
+* ``forward(*xs)`` takes the input values as floats and returns a float. ``array_forward`` is
+  the same rule on numpy arrays, for Tensors; it is left out where ``forward`` already works on
+  arrays (``a + b``), and an op with no ``forward`` works on Tensors only (``matmul``).
+* ``local(*xs, out)`` takes the same inputs *and the forward output* (so ``exp`` and ``sigmoid``
+  can reuse it) and returns ``d out / d x_i`` for every input, in order. Backprop then applies
+  ``downstream_i = upstream * local_i``. The rules use only operators (``+ - * / **``) and the
+  helpers below (:func:`ln`, :func:`step`), so one rule serves floats, arrays and Values: given
+  Values it builds the derivative as a graph, which is how :func:`autograd.grad` with
+  ``create_graph=True`` differentiates a gradient again (second derivatives, Newton's method).
+* ``inside(*xs)`` is the domain as a predicate (``None``: every real input). The gate checks it
+  before computing, and ``domain`` says the same in words for the error message.
+* ``smooth(*xs)`` says whether the inputs are inside the domain *and* at least
   :data:`KINK_MARGIN` away from any point where the derivative jumps (relu at 0, max at a tie).
   The test strategies use it to draw inputs where central differences are meaningful.
 """
@@ -32,13 +34,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
+
 #: How far from a kink (relu at 0, max at a tie) test inputs must stay: far larger than the
 #: 1e-6 step of the central differences, so the numeric gradient never straddles the kink.
 KINK_MARGIN = 1e-3
-
-
-#: Symbols written between their two operands (``a / b``) in expressions, captions and errors.
-INFIX_SYMBOLS = frozenset({"+", "-", "*", "/", "**", "@"})
 
 #: The domain text of an op defined everywhere (the default).
 ALL_REALS = "all real inputs"
@@ -50,16 +50,21 @@ def _always_smooth(*xs: float) -> bool:
 
 @dataclass(frozen=True)
 class Op:
-    """One primitive: forward rule, local derivatives and how to draw and test it.
+    """One primitive: forward rule, local derivatives and how to write, draw and test it.
 
     Attributes:
         name: identifier, e.g. ``"mul"``; what ``Value.op`` reports.
         symbol: the text inside the gate's circle in a diagram, e.g. ``"*"``.
-        arity: number of inputs.
-        forward: ``forward(*xs) -> out``.
+        arity: number of inputs (every gate in the lectures has one or two).
+        forward: ``forward(*xs) -> out`` on floats; ``None`` for an op on arrays only.
         local: ``local(*xs, out) -> (d out/d x_0, ...)``.
         formula: the local derivatives as text, shown in diagrams and error messages.
+        written: how the op is written in an expression, a ``str.format`` template over the
+            inputs (``"{0} + {1}"``, ``"-{0}"``, ``"{0}**2"``); by default a call, ``exp(a)``.
         domain: the inputs where the op is defined, as text for error messages.
+        inside: the domain as a predicate, ``inside(*xs) -> bool`` (elementwise for arrays);
+            ``None`` when the op is defined for every real input.
+        array_forward, array_local: the rules on numpy arrays, where they differ.
         smooth: predicate used by the test strategies (see the module docstring).
         sample_range: interval the test strategies draw each input from before ``smooth``
             filters it.
@@ -71,23 +76,76 @@ class Op:
     name: str
     symbol: str
     arity: int
-    forward: Callable[..., Any]  # floats in, a float out (Value); arrays for a Tensor op
+    forward: Callable[..., Any] | None
     local: Callable[..., tuple[Any, ...]]
     formula: str
+    written: str = ""
     domain: str = ALL_REALS
+    inside: Callable[..., Any] | None = None
+    array_forward: Callable[..., Any] | None = None
+    array_local: Callable[..., tuple[Any, ...]] | None = None
     smooth: Callable[..., bool] = _always_smooth
     sample_range: tuple[float, float] = (-5.0, 5.0)
     always_finite: bool = False
+
+    def write(self, *args: str) -> str:
+        """The op applied to ``args`` as an expression: ``write("x", "y")`` is ``"x + y"``."""
+        if self.written:
+            return self.written.format(*args)
+        return f"{self.name}({', '.join(args)})"
+
+    @property
+    def on_floats(self) -> Callable[..., Any]:
+        """The forward rule for numbers (an op on arrays only has none)."""
+        if self.forward is None:
+            raise TypeError(f"{self.name} works on Tensors only")
+        return self.forward
+
+    @property
+    def on_arrays(self) -> tuple[Callable[..., Any], Callable[..., tuple[Any, ...]]]:
+        """``(forward, local)`` for numpy arrays: the array rules, else the float ones."""
+        forward = self.array_forward or self.forward
+        assert forward is not None, f"{self.name} has no rule for arrays"
+        return forward, self.array_local or self.local
 
     def __repr__(self) -> str:
         return f"Op({self.name!r}, symbol={self.symbol!r})"
 
 
+# -- the helpers a local rule may use besides operators -----------------------------------------
+# Each works on a float, a numpy array, a Value and a Tensor, so one rule serves all four.
+
+
+def ln(a: Any) -> Any:
+    """The natural logarithm: ``math.log`` for a float, ``np.log`` for an array, the ``log``
+    gate for a Value or a Tensor (so a rule using it can be differentiated again)."""
+    if isinstance(a, float):
+        return math.log(a)
+    if isinstance(a, np.ndarray):
+        return np.log(a)
+    return a.log()
+
+
+def step(a: Any, b: Any = 0.0) -> Any:
+    """The step function ``[a > b]``, with 1/2 at a tie: 1.0 or 0.0 for numbers, an array of
+    them for arrays. A constant, never a gate: a step's own derivative is 0 wherever it has one,
+    so in a gradient graph it is a number (a Value's or Tensor's ``.data`` is compared)."""
+    a, b = _data(a), _data(b)
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        weights = np.greater(a, b) + 0.5 * np.equal(a, b)
+        return weights.astype(np.result_type(a, b), copy=False)  # float32 stays float32
+    return 1.0 if a > b else 0.0 if a < b else 0.5
+
+
+def _data(x: Any) -> Any:
+    return x if isinstance(x, (float, int, np.ndarray)) else x.data
+
+
 def _sigmoid(x: float) -> float:
-    """sigma(x) = 1 / (1 + e^-x), evaluated so that e^t never overflows.
+    """σ(x) = 1 / (1 + e^-x), evaluated so that e^t never overflows.
 
     For x >= 0 use 1 / (1 + e^-x); for x < 0 use e^x / (1 + e^x). Both exponents are <= 0, so
-    the function is exact and silent for any finite x (sigma(-1e4) = 0.0, sigma(1e4) = 1.0).
+    the function is exact and silent for any finite x (σ(-1e4) = 0.0, σ(1e4) = 1.0).
     """
     if x >= 0.0:
         return 1.0 / (1.0 + math.exp(-x))
@@ -95,27 +153,22 @@ def _sigmoid(x: float) -> float:
     return e / (1.0 + e)
 
 
-def _ln(a: Any) -> Any:
-    """ln a for a float, or for a Value (its ``log`` gate): the one function a local rule
-    needs that is not an operator (see the module docstring)."""
-    return math.log(a) if isinstance(a, float) else a.log()
-
-
-def _max_local(a: float, b: float, out: float) -> tuple[float, float]:
-    """The router: the larger input gets the whole upstream gradient, the other 0.
-
-    At a tie (a == b) the gradient is split in half. That is PyTorch's rule for ``max`` of two
-    tensors and what the central difference (f(a+h) - f(a-h)) / 2h measures at a tie.
-    """
-    if a > b:
-        return (1.0, 0.0)
-    if b > a:
-        return (0.0, 1.0)
-    return (0.5, 0.5)
+def _array_sigmoid(x: Any) -> Any:
+    """σ elementwise by the same rule: e^t only for t <= 0."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 def _away_from_zero(*xs: float) -> bool:
     return all(abs(x) > KINK_MARGIN for x in xs)
+
+
+def _away_from_small(a: float) -> bool:
+    return abs(a) > 0.1
+
+
+def _positive(a: float) -> bool:
+    return a > 0.1
 
 
 ADD = Op(
@@ -125,6 +178,7 @@ ADD = Op(
     forward=lambda a, b: a + b,
     local=lambda a, b, out: (1.0, 1.0),
     formula="d(a+b)/da = 1, d(a+b)/db = 1  (distributor)",
+    written="{0} + {1}",
 )
 SUB = Op(
     "sub",
@@ -133,6 +187,7 @@ SUB = Op(
     forward=lambda a, b: a - b,
     local=lambda a, b, out: (1.0, -1.0),
     formula="d(a-b)/da = 1, d(a-b)/db = -1",
+    written="{0} - {1}",
 )
 NEG = Op(
     "neg",
@@ -141,6 +196,8 @@ NEG = Op(
     forward=lambda a: -a,
     local=lambda a, out: (-1.0,),
     formula="d(-a)/da = -1",
+    written="-{0}",
+    always_finite=True,
 )
 MUL = Op(
     "mul",
@@ -149,6 +206,7 @@ MUL = Op(
     forward=lambda a, b: a * b,
     local=lambda a, b, out: (b, a),
     formula="d(ab)/da = b, d(ab)/db = a  (swap multiplier)",
+    written="{0} * {1}",
 )
 TRUEDIV = Op(
     "truediv",
@@ -158,7 +216,9 @@ TRUEDIV = Op(
     # -a/b^2 computed as -(a/b)/b: b*b would underflow to 0 for tiny b with a finite answer
     local=lambda a, b, out: (1.0 / b, -out / b),
     formula="d(a/b)/da = 1/b, d(a/b)/db = -a/b^2",
+    written="{0} / {1}",
     domain="b != 0",
+    inside=lambda a, b: b != 0,
     smooth=lambda a, b: abs(b) > 0.1,
 )
 POW_VALUE = Op(
@@ -166,10 +226,13 @@ POW_VALUE = Op(
     "**",
     2,
     forward=lambda a, b: math.pow(a, b),
-    local=lambda a, b, out: (b * a ** (b - 1.0), out * _ln(a)),
+    local=lambda a, b, out: (b * a ** (b - 1.0), out * ln(a)),
     formula="d(a^b)/da = b a^(b-1), d(a^b)/db = a^b ln a",
+    written="{0} ** {1}",
     domain="a > 0 (the derivative with respect to the exponent is a^b ln a); "
     "for a negative base use a number exponent, x ** 2",
+    inside=lambda a, b: a > 0,
+    array_forward=np.power,
     smooth=lambda a, b: a > 0.1,
     sample_range=(0.1, 3.0),
 )
@@ -181,6 +244,7 @@ EXP = Op(
     local=lambda a, out: (out,),
     formula="d(e^a)/da = e^a",
     domain="a <= 709.78 (beyond that e^a overflows float64)",
+    array_forward=np.exp,
 )
 LOG = Op(
     "log",
@@ -190,6 +254,8 @@ LOG = Op(
     local=lambda a, out: (1.0 / a,),
     formula="d(ln a)/da = 1/a",
     domain="a > 0",
+    inside=lambda a: a > 0,
+    array_forward=np.log,
     smooth=lambda a: a > 0.05,
     sample_range=(0.05, 10.0),
 )
@@ -200,7 +266,9 @@ RECIPROCAL = Op(
     forward=lambda a: 1.0 / a,
     local=lambda a, out: (-out * out,),
     formula="d(1/a)/da = -1/a^2",
+    written="1/{0}",
     domain="a != 0",
+    inside=lambda a: a != 0,
     smooth=lambda a: abs(a) > 0.1,
 )
 SIGMOID = Op(
@@ -210,6 +278,8 @@ SIGMOID = Op(
     forward=_sigmoid,
     local=lambda a, out: (out * (1.0 - out),),
     formula="dσ(a)/da = (1 - σ(a)) σ(a)",
+    array_forward=_array_sigmoid,
+    always_finite=True,
 )
 TANH = Op(
     "tanh",
@@ -218,6 +288,8 @@ TANH = Op(
     forward=math.tanh,
     local=lambda a, out: (1.0 - out * out,),
     formula="d tanh(a)/da = 1 - tanh(a)^2",
+    array_forward=np.tanh,
+    always_finite=True,
 )
 RELU = Op(
     "relu",
@@ -226,16 +298,23 @@ RELU = Op(
     forward=lambda a: a if a > 0.0 else 0.0,
     local=lambda a, out: (1.0 if a > 0.0 else 0.0,),
     formula="d relu(a)/da = 1 if a > 0 else 0  (0 at a = 0, as in PyTorch)",
+    array_forward=lambda a: np.maximum(a, 0.0),
+    array_local=lambda a, out: (a > 0.0,),
     smooth=_away_from_zero,
+    always_finite=True,
 )
 MAX = Op(
     "max",
     "max",
     2,
     forward=lambda a, b: a if a >= b else b,
-    local=_max_local,
+    # The router: the larger input gets the whole upstream gradient, the other 0. At a tie the
+    # gradient is split in half: PyTorch's rule, and what a central difference measures there.
+    local=lambda a, b, out: (step(a, b), step(b, a)),
     formula="d max(a,b)/da = 1 if a > b else 0  (router; a tie splits it 1/2, 1/2)",
+    array_forward=np.maximum,
     smooth=lambda a, b: abs(a - b) > KINK_MARGIN,
+    always_finite=True,
 )
 
 
@@ -247,20 +326,12 @@ def power(n: float) -> Op:
     exponent needs x > 0 (x >= 0 when n >= 1), and a negative exponent needs x != 0.
     """
     if n == 0:
-        local: Callable[..., tuple[float, ...]] = lambda a, out: (0.0,)  # noqa: E731
+        local: Callable[..., tuple[Any, ...]] = lambda a, out: (0.0,)  # noqa: E731
     elif n == 1:
         local = lambda a, out: (1.0,)  # noqa: E731
     else:
         local = lambda a, out: (n * a ** (n - 1.0),)  # noqa: E731
-    whole = float(n).is_integer()
-    smooth: Callable[..., bool]
-    if whole and n >= 0:
-        domain, smooth = ALL_REALS, _always_smooth
-    elif whole:
-        domain, smooth = "x != 0", _away_from_small
-    else:
-        domain = "x > 0 (a fractional power of a negative number is not real)"
-        smooth = _positive
+    domain, inside, smooth = _power_domain(n)
     return Op(
         "pow",
         f"**{n:g}",
@@ -268,35 +339,39 @@ def power(n: float) -> Op:
         forward=lambda a: math.pow(a, n),
         local=local,
         formula=f"d(x^{n:g})/dx = {n:g} x^{n - 1:g}",
+        written=f"{{0}}**{n:g}",
         domain=domain,
+        inside=inside,
+        array_forward=lambda a: np.power(a, n),
         smooth=smooth,
     )
 
 
-def _away_from_small(a: float) -> bool:
-    return abs(a) > 0.1
+def _power_domain(n: float) -> tuple[str, Callable[..., Any] | None, Callable[..., bool]]:
+    """``x ** n``'s domain as text, as a predicate, and where test inputs may be drawn."""
+    if float(n).is_integer() and n >= 0:
+        return ALL_REALS, None, _always_smooth
+    if float(n).is_integer():
+        return "x != 0", lambda a: a != 0, _away_from_small
+    not_real = "a fractional power of a negative number is not real"
+    if n > 1:  # 0 ** 1.5 = 0 with slope 0: fine
+        return f"x >= 0 ({not_real})", lambda a: a >= 0, _positive
+    # 0 < n < 1: at 0 the slope n x^(n-1) is infinite; n < 0: 0 ** n itself is
+    return f"x > 0 ({not_real}; at 0 the slope is infinite)", lambda a: a > 0, _positive
 
 
-def _positive(a: float) -> bool:
-    return a > 0.1
+#: Every op with a fixed rule, by name. Families made on demand (``power(n)``; a Tensor's
+#: ``sum`` over given axes, ``reshape`` to a given shape) are not listed.
+OPS: dict[str, Op] = {}
 
 
-#: Every fixed op by name. ``power(n)`` makes the number-exponent family on demand.
-OPS: dict[str, Op] = {
-    op.name: op
-    for op in (
-        ADD,
-        SUB,
-        NEG,
-        MUL,
-        TRUEDIV,
-        POW_VALUE,
-        EXP,
-        LOG,
-        RECIPROCAL,
-        SIGMOID,
-        TANH,
-        RELU,
-        MAX,
-    )
-}
+def register(op: Op) -> Op:
+    """Add ``op`` to :data:`OPS` (the CLI, captions and test strategies find it there)."""
+    if OPS.get(op.name, op) is not op:
+        raise ValueError(f"an op named {op.name!r} is already in the table")
+    OPS[op.name] = op
+    return op
+
+
+for _op in (ADD, SUB, NEG, MUL, TRUEDIV, POW_VALUE, EXP, LOG, RECIPROCAL, SIGMOID, TANH, RELU, MAX):
+    register(_op)

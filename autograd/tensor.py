@@ -30,18 +30,16 @@ computed, and a leaf's gradient starts as a :class:`ZeroGrad` that costs nothing
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import replace
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any, Union
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from autograd import graph as _graph
 from autograd import jacobians as J
 from autograd import ops as _ops
-from autograd.graph import GraphNode, NonFiniteError, OnStep, backprop, topological_order
+from autograd.engine import Node, NonFiniteError, OnStep, apply, backprop, topological_order
 from autograd.jacobians import NOT_NEEDED
 from autograd.ops import Op
 
@@ -167,7 +165,7 @@ def zero_grad_of(data: Any) -> Any:
 _ZERO_GRADS: dict[tuple[tuple[int, ...], np.dtype[Any]], Array] = {}
 
 
-class Tensor(GraphNode):
+class Tensor(Node):
     """An array node of the computational graph.
 
     Attributes:
@@ -179,18 +177,7 @@ class Tensor(GraphNode):
         gate: the :class:`~autograd.ops.Op` that produced this tensor, ``None`` for a leaf.
     """
 
-    __slots__ = (
-        "_d0",
-        "_d1",
-        "_in0",
-        "_in1",
-        "_pending",
-        "data",
-        "gate",
-        "grad",
-        "label",
-        "requires_grad",
-    )
+    __slots__ = ("requires_grad",)
     __array_ufunc__ = None  # `ndarray + tensor` makes numpy step aside: Tensor.__radd__ runs
 
     data: Array
@@ -198,11 +185,6 @@ class Tensor(GraphNode):
     label: str
     gate: Op | None
     requires_grad: bool
-    _in0: Tensor | None
-    _in1: Tensor | None
-    _d0: Any
-    _d1: Any
-    _pending: int
 
     def __init__(
         self,
@@ -231,9 +213,7 @@ class Tensor(GraphNode):
         self.requires_grad = bool(requires_grad)
         self.grad = zero_grad_of(self.data) if requires_grad else NOT_NEEDED
         self.label = label
-        self.gate = self._in0 = self._in1 = None
-        self._d0 = self._d1 = None
-        self._pending = 0
+        self._clear()
 
     # -- introspection ------------------------------------------------------------------------
 
@@ -282,73 +262,83 @@ class Tensor(GraphNode):
     # -- elementwise arithmetic, with numpy broadcasting --------------------------------------
 
     def __add__(self, other: TensorOperand) -> Tensor:
-        return apply_tensor(ADD, self, other)
+        return apply(_ops.ADD, self, other)
 
     def __radd__(self, other: TensorOperand) -> Tensor:
-        return apply_tensor(ADD, other, self)
+        return apply(_ops.ADD, other, self)
 
     def __sub__(self, other: TensorOperand) -> Tensor:
-        return apply_tensor(SUB, self, other)
+        return apply(_ops.SUB, self, other)
 
     def __rsub__(self, other: TensorOperand) -> Tensor:
-        return apply_tensor(SUB, other, self)
+        return apply(_ops.SUB, other, self)
 
     def __mul__(self, other: TensorOperand) -> Tensor:
-        return apply_tensor(MUL, self, other)
+        return apply(_ops.MUL, self, other)
 
     def __rmul__(self, other: TensorOperand) -> Tensor:
-        return apply_tensor(MUL, other, self)
+        return apply(_ops.MUL, other, self)
 
     def __truediv__(self, other: TensorOperand) -> Tensor:
-        return apply_tensor(TRUEDIV, self, other)
+        return apply(_ops.TRUEDIV, self, other)
 
     def __rtruediv__(self, other: TensorOperand) -> Tensor:
-        return apply_tensor(TRUEDIV, other, self)
+        return apply(_ops.TRUEDIV, other, self)
 
     def __neg__(self) -> Tensor:
-        return apply_tensor(NEG, self)
+        return apply(_ops.NEG, self)
 
-    def __pow__(self, exponent: float) -> Tensor:
-        """``x ** n`` for a number ``n``, elementwise; d/dx = n x^(n-1)."""
-        if isinstance(exponent, Tensor) or not isinstance(exponent, (int, float, np.number)):
+    def __pow__(self, exponent: Tensor | float) -> Tensor:
+        """``x ** n`` for a number ``n``, elementwise; d/dx = n x^(n-1). With a Tensor
+        exponent ``a ** b`` is the two-input gate (as for Values), which needs ``a > 0``."""
+        if isinstance(exponent, Tensor):
+            return apply(_ops.POW_VALUE, self, exponent)
+        if not isinstance(exponent, (int, float, np.number)) or isinstance(exponent, bool):
             raise TypeError(
-                f"a Tensor's exponent must be a number, got {type(exponent).__name__}; for "
-                "a tensor exponent write (b * a.log()).exp()"
+                f"a Tensor's exponent must be a number or a Tensor, got {type(exponent).__name__}"
             )
-        return apply_tensor(_power(float(exponent)), self)
+        return apply(_ops.power(float(exponent)), self)
 
     def maximum(self, other: TensorOperand) -> Tensor:
         """Elementwise max(self, other), the router gate; a tie splits the gradient 1/2, 1/2."""
-        return apply_tensor(MAXIMUM, self, other)
+        return apply(_ops.MAX, self, other)
 
     def exp(self) -> Tensor:
         """e^x elementwise; local e^x."""
-        return apply_tensor(EXP, self)
+        return apply(_ops.EXP, self)
 
     def log(self) -> Tensor:
         """Natural logarithm elementwise, for x > 0; local 1/x."""
-        return apply_tensor(LOG, self)
+        return apply(_ops.LOG, self)
+
+    def reciprocal(self) -> Tensor:
+        """1/x elementwise, for x != 0; local -1/x^2."""
+        return apply(_ops.RECIPROCAL, self)
+
+    def __rpow__(self, base: TensorOperand) -> Tensor:
+        """``base ** t`` (``2 ** t``) for a positive base; local for t is base^t ln base."""
+        return apply(_ops.POW_VALUE, base, self)
 
     def sigmoid(self) -> Tensor:
         """σ(x) elementwise, stable for any x; local (1 - σ) σ."""
-        return apply_tensor(SIGMOID, self)
+        return apply(_ops.SIGMOID, self)
 
     def tanh(self) -> Tensor:
         """tanh(x) elementwise; local 1 - tanh^2."""
-        return apply_tensor(TANH, self)
+        return apply(_ops.TANH, self)
 
     def relu(self) -> Tensor:
         """max(0, x) elementwise; local 1 where x > 0, else 0 (0 at x = 0, as in PyTorch)."""
-        return apply_tensor(RELU, self)
+        return apply(_ops.RELU, self)
 
     # -- linear algebra and shapes ------------------------------------------------------------
 
     def __matmul__(self, other: TensorOperand) -> Tensor:
         """The matrix product; each side 1-D (a vector) or 2-D (a matrix)."""
-        return apply_tensor(MATMUL, self, _matmul_operand(other, self))
+        return apply(MATMUL, self, _matmul_operand(other, self))
 
     def __rmatmul__(self, other: TensorOperand) -> Tensor:
-        return apply_tensor(MATMUL, _matmul_operand(other, self), self)
+        return apply(MATMUL, _matmul_operand(other, self), self)
 
     def matmul_t(self, other: TensorOperand) -> Tensor:
         """``self @ other.T`` as one gate (what a layer computes with ``W`` of shape
@@ -357,21 +347,21 @@ class Tensor(GraphNode):
         b = _matmul_operand(other, self)
         if b.ndim != 2:
             raise ValueError(f"matmul_t needs a 2-D right operand, got shape {b.shape}")
-        return apply_tensor(MATMUL_T, self, b)
+        return apply(MATMUL_T, self, b)
 
     def sum(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
         """Sum over ``axis`` (all axes by default); each input gets the upstream of its sum."""
-        return apply_tensor(_reduction("sum", _axes(axis, self.ndim), keepdims), self)
+        return apply(_reduction("sum", _axes(axis, self.ndim), keepdims), self)
 
     def mean(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
         """Mean over ``axis`` (all by default); each input gets upstream / (elements averaged)."""
-        return apply_tensor(_reduction("mean", _axes(axis, self.ndim), keepdims), self)
+        return apply(_reduction("mean", _axes(axis, self.ndim), keepdims), self)
 
     def max(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
         """Max over ``axis`` (all by default): the router gate per group; ties split evenly."""
         if self.data.size == 0:
             raise ValueError("max() of an empty tensor has no value")
-        return apply_tensor(_reduction("max", _axes(axis, self.ndim), keepdims), self)
+        return apply(_reduction("max", _axes(axis, self.ndim), keepdims), self)
 
     def reshape(self, *shape: int | Sequence[int]) -> Tensor:
         """The same numbers in a new shape (one axis may be -1); the gradient is reshaped back."""
@@ -380,11 +370,11 @@ class Tensor(GraphNode):
             np.empty(self.shape).reshape(target)  # validate with numpy's own rules and message
         except (ValueError, TypeError) as error:
             raise ValueError(f"cannot reshape shape {self.shape} to {target}: {error}") from None
-        return apply_tensor(_reshape(tuple(int(n) for n in target)), self)  # type: ignore[arg-type]
+        return apply(_reshape(tuple(int(n) for n in target)), self)  # type: ignore[arg-type]
 
     def transpose(self, *axes: int) -> Tensor:
         """Axes permuted (reversed by default); the gradient is permuted back."""
-        return apply_tensor(_transpose(_permutation(axes, self.ndim)), self)
+        return apply(_transpose(_permutation(axes, self.ndim)), self)
 
     @property
     def T(self) -> Tensor:
@@ -402,7 +392,7 @@ class Tensor(GraphNode):
             self.data[key]
         except (IndexError, TypeError, ValueError) as error:
             raise IndexError(f"bad index {key!r} for shape {self.shape}: {error}") from None
-        return apply_tensor(_index(key), self)
+        return apply(_index(key), self)
 
     def argmax(self, axis: int | None = None) -> Array:
         """Index of the largest element (along ``axis``) as a numpy array: a prediction, not
@@ -414,12 +404,12 @@ class Tensor(GraphNode):
     def softmax(self, axis: int = -1) -> Tensor:
         """softmax along ``axis``: e^x_i / Σ_j e^x_j, computed from x - max(x) so that no
         exponent is positive (stable for any finite x)."""
-        return apply_tensor(_softmax(_axis(axis, self.ndim, "softmax", _ALL_AT_ONCE)), self)
+        return apply(_softmax(_axis(axis, self.ndim, "softmax", _ALL_AT_ONCE)), self)
 
     def log_softmax(self, axis: int = -1) -> Tensor:
         """log softmax along ``axis``: x_i - log Σ_j e^x_j, by the same shift (stable)."""
         axis_ = _axis(axis, self.ndim, "log_softmax", _ALL_AT_ONCE)
-        return apply_tensor(_log_softmax(axis_), self)
+        return apply(_log_softmax(axis_), self)
 
     def cross_entropy(self, targets: ArrayLike) -> Tensor:
         """Softmax cross-entropy of these logits against integer class labels, averaged.
@@ -428,7 +418,7 @@ class Tensor(GraphNode):
         ``L = -1/N Σ_n log softmax(x_n)[t_n]``, and dL/dx_n = (softmax(x_n) - onehot(t_n)) / N.
         One-dimensional logits (C,) take one integer target.
         """
-        return apply_tensor(_cross_entropy_op(self, targets), self)
+        return apply(_cross_entropy_op(self, targets), self)
 
     # -- backprop -----------------------------------------------------------------------------
 
@@ -467,11 +457,8 @@ class Tensor(GraphNode):
                 "backward() on a tensor that does not require a gradient (made with "
                 "requires_grad=False, or only from such tensors): nothing to differentiate"
             )
-        try:
-            with np.errstate(all="ignore"):  # an overflow is reported once, by the leaf check
-                backprop(self, seed, _ZERO, all_finite, on_step, finite_upstream=_unchecked)
-        except NonFiniteError as error:
-            raise NonFiniteError(f"{error} {_first_non_finite(self)}") from None
+        with np.errstate(all="ignore"):  # an overflow is reported once, by the leaf check
+            backprop(self, seed, on_step)
 
     def zero_grad(self) -> None:
         """Set ``.grad`` to zeros on this tensor and every tensor it depends on."""
@@ -479,64 +466,79 @@ class Tensor(GraphNode):
             if node.requires_grad:
                 node.grad = zero_grad_of(node.data)
 
+    # -- the hooks of `apply` for arrays (see autograd.engine.apply) ---------------------------
+    # Operands become constant Tensors; the forward rule is the op's array rule, with numpy's
+    # shape errors and the domain checked; each local gradient is made ready for
+    # `upstream * local` (summed back over axes that broadcasting added).
 
-def _unchecked(grad: Any) -> bool:
-    """Interior gradients are not checked one by one: see ``finite_upstream`` in
-    :func:`autograd.graph.backprop`; a leaf's check catches any inf or nan."""
-    return True
+    no_gradient_yet = _ZERO
+
+    @staticmethod
+    def is_finite(grad: Any) -> bool:
+        return all_finite(grad)
+
+    @classmethod
+    def lift(cls, x: Any, like: Any) -> Tensor:
+        return _as_tensor(x, next(t for t in like if isinstance(t, Tensor)))
+
+    @classmethod
+    def evaluate(cls, op: Op, xs: list[Any]) -> Array:
+        forward, _ = op.on_arrays
+        if op.inside is not None:
+            inside = np.asarray(op.inside(*xs))
+            if not inside.all():
+                outside = int(inside.size - np.count_nonzero(inside))
+                raise _non_finite(op, xs, None, f"{outside} element(s) are outside its domain")
+        try:
+            with np.errstate(all="ignore"):  # an overflow is reported by the check below
+                out: Array = np.asarray(forward(*xs))
+        except ValueError as error:  # numpy's shape errors: say which op and which shapes
+            shapes = " and ".join(str(x.shape) for x in xs)
+            raise ValueError(f"{op.name} of shapes {shapes}: {error}") from None
+        if not op.always_finite and not all_finite(out):
+            raise _non_finite(op, xs, out, "the result")
+        return out
+
+    @classmethod
+    def locals_of(
+        cls, op: Op, xs: list[Any], out: Any, parents: tuple[Any, ...]
+    ) -> tuple[Any, ...]:
+        _, local = op.on_arrays
+        with np.errstate(all="ignore"):
+            locals_ = local(*xs, out)
+        return tuple(
+            _fit_local(d, x, out, op, xs) if p.requires_grad else NO_GRAD
+            for d, x, p in zip(locals_, xs, parents, strict=True)
+        )
+
+    @classmethod
+    def result(cls, out: Any, recorded: bool) -> Tensor:
+        node = object.__new__(Tensor)  # `out` is a checked array: skip __init__'s copy, checks
+        node.data, node.label = out, ""
+        node._clear()
+        node.requires_grad = recorded
+        node.grad = None if recorded else NOT_NEEDED
+        return node
+
+    @classmethod
+    def records(cls, parents: tuple[Any, ...]) -> bool:
+        return any(p.requires_grad for p in parents)
 
 
-def _first_non_finite(root: Tensor) -> str:
-    """Where a non-finite gradient first appeared: the gate nearest ``root`` that holds one."""
-    for node in reversed(topological_order(root)):
-        grad = node.grad
-        if node.gate is not None and isinstance(grad, np.ndarray) and not all_finite(grad):
-            return f"It first appears in the gradient of {node!r}."
-    return ""
-
-
-# -- the op table for tensors ------------------------------------------------------------------
+# -- the Tensor-only ops --------------------------------------------------------------------------
 #
-# The elementwise ops are the scalar op table's entries with a numpy forward: their `local`
-# rules (`mul`: (b, a); `exp`: (out,); ...) already work on arrays as they stand, and keep the
-# same name, symbol and formula, so a diagram of a tensor graph reads like the scalar one.
+# The elementwise ops are the op table's own entries (autograd.ops): their array rules serve
+# Tensors, and they keep the same name, symbol and formula, so a diagram of a tensor graph reads
+# like the scalar one. What follows are the ops that exist for arrays only: matrix products,
+# reductions, shapes, softmax and the loss.
 
-
-def _numpy(op: Op, forward: Callable[..., Array], **changes: Any) -> Op:
-    return replace(op, forward=forward, **changes)
-
-
-def _stable_sigmoid(x: Array) -> Array:
-    """σ(x) = 1 / (1 + e^-x) with e^t evaluated only for t <= 0 (never overflows)."""
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-
-
-def _maximum_local(a: Array, b: Array, out: Array) -> tuple[Array, Array]:
-    """The router, elementwise: 1 to the larger input, 0 to the other, 1/2 each at a tie."""
-    to_a = ((a > b) + 0.5 * (a == b)).astype(out.dtype, copy=False)
-    return to_a, 1.0 - to_a
-
-
-ADD = _numpy(_ops.ADD, np.add)
-SUB = _numpy(_ops.SUB, np.subtract)
-NEG = _numpy(_ops.NEG, np.negative, always_finite=True)
-MUL = _numpy(_ops.MUL, np.multiply)
-TRUEDIV = _numpy(_ops.TRUEDIV, np.divide)
-EXP = _numpy(_ops.EXP, np.exp)
-LOG = _numpy(_ops.LOG, np.log)
-SIGMOID = _numpy(_ops.SIGMOID, _stable_sigmoid, always_finite=True)
-TANH = _numpy(_ops.TANH, np.tanh, always_finite=True)
-# relu's and max's scalar locals branch on a number; these are the same rules on arrays
-RELU = _numpy(
-    _ops.RELU, lambda a: np.maximum(a, 0.0), local=lambda a, out: (a > 0.0,), always_finite=True
-)
-MAXIMUM = _numpy(_ops.MAX, np.maximum, local=_maximum_local, always_finite=True)
 MATMUL = Op(
     "matmul",
     "@",
     2,
-    forward=np.matmul,
+    forward=None,
+    array_forward=np.matmul,
+    written="{0} @ {1}",
     local=lambda a, b, out: (J.MatmulRight(b), J.MatmulLeft(a)),
     formula="d(a@b): downstream_a = upstream @ bᵀ, downstream_b = aᵀ @ upstream",
     # values: any real numbers; shapes: 1-D or 2-D with agreeing inner dimensions (checked)
@@ -548,7 +550,9 @@ MATMUL_T = Op(
     "matmul_t",
     "@ᵀ",
     2,
-    forward=lambda a, b: a @ b.T,
+    forward=None,
+    array_forward=lambda a, b: a @ b.T,
+    written="{0} @ {1}ᵀ",
     local=lambda a, b, out: (J.MatmulTRight(b), J.MatmulTLeft(a)),
     formula="d(a@bᵀ): downstream_a = upstream @ b, downstream_b = upstreamᵀ @ a",
 )
@@ -564,16 +568,6 @@ def _matmul_operand(other: TensorOperand, this: Tensor) -> Tensor:
                 "matrices, loop over it or reshape to 2-D"
             )
     return t
-
-
-@lru_cache(maxsize=64)
-def _power(n: float) -> Op:
-    scalar = _ops.power(n)
-    if n in (0.0, 1.0):  # locals (0.0,) and (1.0,): numbers, fine for arrays
-        return _numpy(scalar, lambda a: np.power(a, n))
-    return _numpy(
-        scalar, lambda a: np.power(a, n), local=lambda a, out: (n * np.power(a, n - 1.0),)
-    )
 
 
 def _axes(axis: int | Sequence[int] | None, ndim: int) -> tuple[int, ...] | None:
@@ -620,7 +614,8 @@ def _reduction(kind: str, axis: tuple[int, ...] | None, keepdims: bool) -> Op:
             "max",
             f"max {where}",
             1,
-            forward=lambda a: a.max(axis=axis, keepdims=keepdims),
+            forward=None,
+            array_forward=lambda a: a.max(axis=axis, keepdims=keepdims),
             local=lambda a, out: (
                 J.RouteMax(_max_weights(a, out, axis, keepdims), axis, keepdims),
             ),
@@ -632,7 +627,8 @@ def _reduction(kind: str, axis: tuple[int, ...] | None, keepdims: bool) -> Op:
         kind,
         f"{symbol} {where}",
         1,
-        forward=lambda a: (
+        forward=None,
+        array_forward=lambda a: (
             a.mean(axis=axis, keepdims=keepdims) if mean else a.sum(axis, None, None, keepdims)
         ),
         local=lambda a, out: (
@@ -648,7 +644,8 @@ def _reshape(shape: tuple[int, ...]) -> Op:
         "reshape",
         f"reshape {shape}",
         1,
-        forward=lambda a: a.reshape(shape),
+        forward=None,
+        array_forward=lambda a: a.reshape(shape),
         local=lambda a, out: (J.Reshape(a.shape),),
         formula="the same numbers: gradient reshaped back",
         always_finite=True,
@@ -676,7 +673,8 @@ def _transpose(axes: tuple[int, ...]) -> Op:
         "transpose",
         "ᵀ" if len(axes) == 2 else f"transpose {axes}",
         1,
-        forward=lambda a: a.transpose(axes),
+        forward=None,
+        array_forward=lambda a: a.transpose(axes),
         local=lambda a, out: (back,),
         formula="the same numbers: gradient transposed back",
         always_finite=True,
@@ -690,7 +688,8 @@ def _index(key: Any) -> Op:
         "index",
         f"[{text if len(text) <= 24 else text[:21] + '...'}]",
         1,
-        forward=lambda a: a[key],
+        forward=None,
+        array_forward=lambda a: a[key],
         local=lambda a, out: (J.Scatter(a.shape, key, a.dtype),),
         formula="picked elements get their upstream, the rest 0",
         always_finite=True,
@@ -716,7 +715,8 @@ def _concatenate(axis: int) -> Op:
         "concatenate",
         f"concat axis {axis}",
         2,
-        forward=lambda a, b: np.concatenate((a, b), axis=axis),
+        forward=None,
+        array_forward=lambda a, b: np.concatenate((a, b), axis=axis),
         local=local,
         formula="each input gets its own slice of upstream",
         always_finite=True,
@@ -742,7 +742,8 @@ def _softmax(axis: int) -> Op:
         "softmax",
         "softmax",
         1,
-        forward=forward,
+        forward=None,
+        array_forward=forward,
         local=lambda x, out: (J.SoftmaxJacobian(out, axis),),
         formula="J = diag(s) - s sᵀ per row",
         always_finite=True,
@@ -759,7 +760,8 @@ def _log_softmax(axis: int) -> Op:
         "log_softmax",
         "log softmax",
         1,
-        forward=forward,
+        forward=None,
+        array_forward=forward,
         local=lambda x, out: (J.LogSoftmaxJacobian(np.exp(out), axis),),
         formula="d log s_i / d x_j = [i = j] - s_j",
         # not always finite: x - max(x) overflows when the logits span more than float64 can
@@ -832,33 +834,16 @@ def _cross_entropy_op(logits: Tensor, targets: ArrayLike) -> Op:
         "cross_entropy",
         "cross-entropy",
         1,
-        forward=forward,
+        forward=None,
+        array_forward=forward,
         local=local,
         formula="dL/dx_n = (softmax(x_n) - onehot(t_n)) / N",
         always_finite=False,  # as log_softmax: logits spanning more than float64 give inf
     )
 
 
-#: The fixed tensor ops by name; the parametrised ones (sum over an axis, reshape to a shape,
-#: x ** n, ...) are made, and cached, on demand.
-TENSOR_OPS: dict[str, Op] = {
-    op.name: op
-    for op in (
-        ADD,
-        SUB,
-        NEG,
-        MUL,
-        TRUEDIV,
-        EXP,
-        LOG,
-        SIGMOID,
-        TANH,
-        RELU,
-        MAXIMUM,
-        MATMUL,
-        MATMUL_T,
-    )
-}
+_ops.register(MATMUL)
+_ops.register(MATMUL_T)
 
 
 # -- applying an op ------------------------------------------------------------------------------
@@ -881,80 +866,10 @@ def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
                 f"concatenate: all tensors need the same number of axes, got {first.shape} "
                 f"and {other.shape}"
             )
-        result = apply_tensor(_concatenate(_axis(axis, first.ndim, "concatenate")), result, other)
+        result = apply(_concatenate(_axis(axis, first.ndim, "concatenate")), result, other)
     return result
 
 
-def apply_tensor(op: Op, *inputs: TensorOperand) -> Tensor:
-    """Apply ``op`` to tensors (numbers and arrays become constant leaves); record the node.
-
-    ``op.forward`` gets the input arrays and returns the output array; ``op.local`` gets the
-    inputs and the output and returns one local gradient per input (see
-    :mod:`autograd.jacobians`). An elementwise local whose input was stretched by broadcasting
-    is wrapped to sum back to the input's shape, and a local of exactly 1 becomes
-    :data:`~autograd.jacobians.IDENTITY` (no multiplication, no copy).
-    """
-    if len(inputs) != op.arity:
-        raise TypeError(f"{op.name} takes {op.arity} input(s), got {len(inputs)}")
-    a = inputs[0]
-    if op.arity == 1:
-        if a.__class__ is not Tensor:
-            raise TypeError(f"{op.name} takes a Tensor, got {type(a).__name__}")
-        tensors: tuple[Tensor, ...] = (a,)
-    else:
-        b = inputs[1]
-        if a.__class__ is not Tensor or b.__class__ is not Tensor:
-            like = a if isinstance(a, Tensor) else b
-            if not isinstance(like, Tensor):
-                raise TypeError(f"{op.name}: at least one input must be a Tensor")
-            a, b = _as_tensor(a, like), _as_tensor(b, like)
-        tensors = (a, b)
-    xs = [t.data for t in tensors]
-    record = _graph._grad_enabled and (
-        tensors[0].requires_grad or (op.arity == 2 and tensors[1].requires_grad)
-    )
-    everywhere = op.domain == _ops.ALL_REALS
-    try:
-        if everywhere:
-            out: Array = np.asarray(op.forward(*xs))
-        else:  # outside its domain numpy would warn, then the checks below raise: just raise
-            with np.errstate(all="ignore"):
-                out = np.asarray(op.forward(*xs))
-    except ValueError as error:  # numpy's shape errors: say which op and which shapes
-        shapes = " and ".join(str(x.shape) for x in xs)
-        raise ValueError(f"{op.name} of shapes {shapes}: {error}") from None
-    if not op.always_finite and not all_finite(out):
-        raise _non_finite(op, xs, out, "the result")
-    node = _new_node(Tensor)
-    node.data = out
-    node.label = ""
-    node._pending = 0
-    if not record:  # no_grad, or only inputs that need no gradient: a plain leaf
-        node.requires_grad = False
-        node.grad = NOT_NEEDED
-        node.gate = node._in0 = node._in1 = node._d0 = node._d1 = None
-        return node
-    if everywhere:
-        locals_ = op.local(*xs, out)
-    else:
-        with np.errstate(all="ignore"):
-            locals_ = op.local(*xs, out)
-    node.requires_grad = True
-    node.grad = None
-    node.gate = op
-    first = tensors[0]
-    node._in0 = first
-    node._d0 = _fit_local(locals_[0], xs[0], out, op, xs) if first.requires_grad else NO_GRAD
-    if op.arity == 2:
-        second = tensors[1]
-        node._in1 = second
-        node._d1 = _fit_local(locals_[1], xs[1], out, op, xs) if second.requires_grad else NO_GRAD
-    else:
-        node._in1 = node._d1 = None
-    return node
-
-
-_new_node = object.__new__
 NO_GRAD = J.NO_GRADIENT
 
 
@@ -981,10 +896,11 @@ def _fit_local(local: Any, x: Array, out: Array, op: Op, xs: list[Array]) -> Any
     return J.SumTo(x.shape, None if local.__class__ is float and local == 1.0 else local)
 
 
-def _non_finite(op: Op, xs: list[Array], bad: Array, what: str) -> NonFiniteError:
+def _non_finite(op: Op, xs: list[Array], bad: Array | None, what: str) -> NonFiniteError:
     shapes = ", ".join(str(x.shape) for x in xs)
+    problem = what if bad is None else f"{what} holds {_describe_bad(bad)}"
     return NonFiniteError(
-        f"{op.name} of tensors with shapes ({shapes}): {what} holds {_describe_bad(bad)}. "
+        f"{op.name} of tensors with shapes ({shapes}): {problem}. "
         f"{op.name} is defined for {op.domain}; inputs outside it, or float overflow (scale "
         "the inputs down), give no finite answer."
     )

@@ -46,8 +46,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from autograd.engine import Value, apply
 from autograd.ops import NEG, OPS, Op, power
-from autograd.value import Value, apply
 
 __all__ = [
     "DEFAULT_POWERS",
@@ -115,9 +115,9 @@ def op_inputs(op: Op) -> st.SearchStrategy[tuple[float, ...]]:
 
 
 def table_ops(powers: Iterable[float] = DEFAULT_POWERS) -> list[Op]:
-    """Every op of ``OPS`` (read when called, so ops registered later are included), then
-    ``power(n)`` for each ``n`` in ``powers``."""
-    return [*OPS.values(), *(power(n) for n in powers)]
+    """Every op of ``OPS`` that works on numbers (read when called, so ops registered later are
+    included), then ``power(n)`` for each ``n`` in ``powers``."""
+    return [*(op for op in OPS.values() if op.forward is not None), *map(power, powers)]
 
 
 def ops(powers: Iterable[float] = DEFAULT_POWERS) -> st.SearchStrategy[Op]:
@@ -161,16 +161,16 @@ def central_difference(op: Op, xs: Sequence[float], i: int, eps: float = 1e-6) -
     plus, minus = list(xs), list(xs)
     plus[i] += eps
     minus[i] -= eps
-    return (op.forward(*plus) - op.forward(*minus)) / (2.0 * eps)
+    return (op.on_floats(*plus) - op.on_floats(*minus)) / (2.0 * eps)
 
 
 def check_local(
     op: Op, xs: Sequence[float], eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3
 ) -> None:
-    """Raise :class:`LocalDerivativeError` unless ``op.local(*xs, op.forward(*xs))`` matches the
+    """Raise :class:`LocalDerivativeError` unless ``op.local(*xs, op.on_floats(*xs))`` matches the
     centred difference of ``op.forward`` for every input, within ``atol + rtol |numeric|``."""
     inputs = tuple(float(x) for x in xs)
-    out = op.forward(*inputs)
+    out = op.on_floats(*inputs)
     local = tuple(op.local(*inputs, out))
     if len(local) != op.arity:
         raise LocalDerivativeError(
@@ -296,7 +296,7 @@ def _finite_normal(x: float, bound: float) -> bool:
 def _run(steps: Sequence[Step], xs: Sequence[float]) -> float:
     values = list(xs)
     for step in steps:
-        values.append(step.op.forward(*(values[i] for i in step.args)))
+        values.append(step.op.on_floats(*(values[i] for i in step.args)))
     return values[-1]
 
 
@@ -315,7 +315,7 @@ def _try_step(
     try:
         if not op.smooth(*xs):
             return None
-        out = op.forward(*xs)
+        out = op.on_floats(*xs)
         local = op.local(*xs, out)
     except (ArithmeticError, ValueError):
         return None

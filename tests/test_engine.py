@@ -353,7 +353,7 @@ def test_binary_local_derivatives(
 
 def test_every_fixed_op_has_a_local_derivative_test() -> None:
     tested = {c[0] for c in UNARY_LOCALS} | {c[0] for c in BINARY_LOCALS}
-    assert set(OPS) <= tested
+    assert {name for name, op in OPS.items() if op.forward is not None} <= tested
 
 
 # -- backward -------------------------------------------------------------------------------------
@@ -559,11 +559,11 @@ def test_wide_graph_sum_of_products() -> None:
 DOMAIN_ERRORS: list[tuple[str, Callable[[], Value], list[str]]] = [
     ("log(0)", lambda: Value(0.0).log(), ["log", "a > 0"]),
     ("log(-1)", lambda: Value(-1.0).log(), ["log", "a > 0"]),
-    ("reciprocal(0)", lambda: Value(0.0).reciprocal(), ["reciprocal", "a != 0"]),
+    ("reciprocal(0)", lambda: Value(0.0).reciprocal(), ["1/0.0", "a != 0"]),
     ("1 / Value(0)", lambda: 1 / Value(0.0), ["1.0 / 0.0", "/ is defined for b != 0"]),
     ("Value(1) / 0", lambda: Value(1.0) / 0, ["1.0 / 0.0", "/ is defined for b != 0"]),
     ("Value / Value(0)", lambda: Value(1.0) / Value(0.0), ["1.0 / 0.0", "/ is defined for b != 0"]),
-    ("0 ** -1", lambda: Value(0.0) ** -1, ["(0.0)**-1", "x != 0"]),
+    ("0 ** -1", lambda: Value(0.0) ** -1, ["0.0**-1", "x != 0"]),
     ("(-8) ** 0.5", lambda: Value(-8.0) ** 0.5, ["(-8.0)**0.5", "x > 0"]),
     ("(-2) ** Value", lambda: Value(-2.0) ** Value(2.0), ["**", "a > 0"]),
     ("(-2) ** Value(0.5)", lambda: Value(-2.0) ** Value(0.5), ["**", "a > 0"]),

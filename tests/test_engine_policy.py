@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import autograd
-from autograd import NonFiniteError, Op, Tensor, Value
-from autograd.tensor import apply_tensor, concatenate
+from autograd import NonFiniteError, Op, Tensor, Value, apply
+from autograd.tensor import concatenate
 
 
 def test_value_backward_takes_a_seed() -> None:
@@ -122,7 +122,7 @@ def test_a_failing_tensor_gradcheck_names_the_gate_with_a_constant_operand(
 ) -> None:
     x = Tensor([0.5, -1.5], "x")
     with pytest.raises(autograd.GradcheckError, match="wrong_scale"):
-        autograd.gradcheck(lambda x: apply_tensor(WRONG_SCALE, x, constant).sum(), [x])
+        autograd.gradcheck(lambda x: apply(WRONG_SCALE, x, constant).sum(), [x])
 
 
 def test_find_wrong_tensor_gate_passes_a_correct_graph_with_constants() -> None:

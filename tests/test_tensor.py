@@ -23,15 +23,15 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from numpy.typing import NDArray
 
+import autograd
 from autograd import (
-    TENSOR_OPS,
+    OPS,
     BackwardStep,
     GradcheckError,
     NonFiniteError,
     Op,
     Tensor,
     Value,
-    apply_tensor,
     concatenate,
     find_wrong_tensor_gate,
     gradcheck,
@@ -187,6 +187,9 @@ def unary_cases() -> list[GradCase]:
         ("pow1.5", lambda a: a**1.5, positive),
         ("pow0", lambda a: a**0 + a, normal),
         ("pow1", lambda a: a**1, normal),
+        ("reciprocal", lambda a: a.reciprocal(), away_from_zero),
+        ("2**a", lambda a: 2.0**a, normal),  # pow_value: a constant base, a tensor exponent
+        ("a**a", lambda a: a**a, positive),
     ]
     cases: list[GradCase] = []
     for name, f, draw in unary:
@@ -359,7 +362,7 @@ def test_gradcheck_cases_cover_every_tensor_op() -> None:
         covered |= op_names(f(*(Tensor(x) for x in inputs)))
     shaped = {"sum", "mean", "max", "reshape", "transpose", "index", "concatenate", "pow"}
     softmax = {"softmax", "log_softmax", "cross_entropy"}
-    missing = (set(TENSOR_OPS) | shaped | softmax) - covered
+    missing = (set(OPS) | shaped | softmax) - covered
     assert not missing, f"add gradcheck cases for {sorted(missing)}"
 
 
@@ -1121,9 +1124,15 @@ def test_non_finite_results_raise_naming_the_op(op: str, f: Callable[[], Tensor]
 
 
 def test_a_local_derivative_that_overflows_is_an_error() -> None:
-    # sqrt(0) = 0 is finite, its derivative 1 / (2 sqrt(0)) is not
+    # 1/x at 1e-160 is 1e160, finite; its derivative -1/x^2 = -1e320 is not
     with pytest.raises(NonFiniteError, match="local derivative"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
+        Tensor([1e-160, 4.0]).reciprocal()
+
+
+def test_sqrt_at_zero_is_outside_its_domain() -> None:
+    # sqrt(0) = 0 is finite, its derivative 1 / (2 sqrt(0)) is not: refused before computing
+    with pytest.raises(NonFiniteError, match=r"1 element\(s\) are outside its domain.*slope"):
         Tensor([0.0, 4.0]) ** 0.5
 
 
@@ -1259,7 +1268,8 @@ def test_tensor_and_value_do_not_mix() -> None:
 def test_other_operand_errors() -> None:
     x = Tensor([1.0, 2.0])
     with pytest.raises(TypeError, match="exponent"):
-        x ** Tensor([2.0])  # type: ignore[operator]
+        x ** "2"  # type: ignore[operator]
+    assert np.allclose((x ** Tensor([2.0])).data, [1.0, 4.0])  # a tensor exponent is a gate
     with pytest.raises(TypeError):
         x + "1"
     with pytest.raises(TypeError, match="Tensor"):
@@ -1412,14 +1422,14 @@ BAD_FLIP = Op(
 @pytest.mark.parametrize(
     ("f", "inputs"),
     [
-        pytest.param(lambda a: apply_tensor(SQUARE, a).sum(), [normal("sq", 3, 2)], id="array"),
-        pytest.param(lambda a: apply_tensor(TRIPLE, a.tanh()), [normal("tr", 4)], id="number"),
+        pytest.param(lambda a: autograd.apply(SQUARE, a).sum(), [normal("sq", 3, 2)], id="array"),
+        pytest.param(lambda a: autograd.apply(TRIPLE, a.tanh()), [normal("tr", 4)], id="number"),
         pytest.param(
-            lambda a, b: apply_tensor(HYPOT, a, b),
+            lambda a, b: autograd.apply(HYPOT, a, b),
             [away_from_zero("ha", 3, 1), away_from_zero("hb", 1, 4)],
             id="broadcast",
         ),
-        pytest.param(lambda a: apply_tensor(FLIP, a) * a, [normal("fl", 2, 3)], id="linear-map"),
+        pytest.param(lambda a: autograd.apply(FLIP, a) * a, [normal("fl", 2, 3)], id="linear-map"),
     ],
 )
 def test_a_correct_user_op_passes_gradcheck(f: TensorFn, inputs: list[Array]) -> None:
@@ -1430,8 +1440,8 @@ def test_a_correct_user_op_passes_gradcheck(f: TensorFn, inputs: list[Array]) ->
 @pytest.mark.parametrize(
     ("op", "f"),
     [
-        (BAD_SQUARE, lambda a: (apply_tensor(BAD_SQUARE, a.tanh()) * 2.0).sum()),
-        (BAD_FLIP, lambda a: (apply_tensor(BAD_FLIP, a) * a).mean()),
+        (BAD_SQUARE, lambda a: (autograd.apply(BAD_SQUARE, a.tanh()) * 2.0).sum()),
+        (BAD_FLIP, lambda a: (autograd.apply(BAD_FLIP, a) * a).mean()),
     ],
     ids=["array-local", "linear-map-local"],
 )

@@ -32,7 +32,6 @@ from typing import overload
 import numpy as np
 
 from autograd import BackwardStep, Tensor, Value, topological_order
-from autograd.ops import INFIX_SYMBOLS
 from viz import markup, movie
 from viz.diagram import Diagram, pinned_layout
 from viz.focus import Grouping, with_groups
@@ -658,18 +657,13 @@ def _describe(node: TraceNode, inputs: dict[str, list[TraceNode]], options: Draw
 
 
 def _formula(node: TraceNode, inputs: list[TraceNode], options: DrawOptions) -> str:
-    """``x + y``, ``exp(a)``, ``a**2``... with the inputs' names (or values)."""
+    """``x + y``, ``exp(a)``, ``a**2``... with the inputs' names (or values): written as the op
+    table says its op is written, when the node is one gate."""
     args = [_name(n, options) for n in inputs]
-    symbol = node.symbol
-    if symbol in INFIX_SYMBOLS and len(args) == 2:
-        return f"{args[0]} {symbol} {args[1]}"
-    if symbol == "-" and len(args) == 1:
-        return f"-{args[0]}"
-    if symbol.startswith("**"):
-        return f"{args[0]}{symbol}"
-    if symbol == "1/x":
-        return f"1/{args[0]}"
-    return f"{symbol}({', '.join(args)})"
+    gate = getattr(node.value, "gate", None)
+    if gate is not None and node.symbol == gate.symbol and len(args) == gate.arity:
+        return str(gate.write(*args))
+    return f"{node.symbol}({', '.join(args)})"
 
 
 def _inputs_of(full: Trace) -> dict[str, list[TraceNode]]:
