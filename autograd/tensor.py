@@ -802,8 +802,11 @@ def _cross_entropy_op(logits: Tensor, targets: ArrayLike) -> Op:
     """The fused softmax + negative log-likelihood gate for these ``targets``.
 
     Forward: ``L = -1/N Σ_n (x_n[t_n] - m_n - log Σ_j e^(x_nj - m_n))`` with ``m_n`` the row's
-    max, so no exponent is positive. Its local gradient is ``(softmax(x) - onehot(t)) / N``,
-    made from the same exponentials (kept from the forward pass, not computed twice).
+    max, so no exponent is positive. Its local gradient is ``(softmax(x) - onehot(t)) / N``.
+
+    The op keeps no state between its forward and local rules: the local rule computes the
+    softmax again (one more pass of exponentials over the logits) rather than keeping the
+    forward's, so an op whose local rule never runs (in ``no_grad``, say) holds nothing.
     """
     if logits.ndim not in (1, 2) or logits.shape[-1] == 0:
         raise ValueError(
@@ -815,16 +818,14 @@ def _cross_entropy_op(logits: Tensor, targets: ArrayLike) -> Op:
     t = _class_targets(targets, logits.shape[0] if batched else None, logits.shape[-1])
     n = logits.shape[0] if batched else 1
     pick = (np.arange(n), t) if batched else t
-    kept: list[Array] = []  # the forward's softmax, for local (one op object per call)
 
     def forward(x: Array) -> Array:
-        shifted, e, total = _stable_exp(x, -1)
-        e /= total
-        kept.append(e)
+        shifted, _, total = _stable_exp(x, -1)
         return (np.log(total).sum() - shifted[pick].sum()) / n
 
     def local(x: Array, out: Array) -> tuple[Array]:
-        grad = kept.pop()  # softmax(x), owned by this op: safe to change in place
+        _, e, total = _stable_exp(x, -1)
+        grad = e / total  # softmax(x), a fresh array: safe to change in place
         grad[pick] -= 1.0
         if batched:
             grad /= n

@@ -1534,3 +1534,19 @@ def test_gradients_accumulate_from_zero_grad_over_two_backward_passes() -> None:
     assert not w.grad.any()
     (w * w).sum().backward()  # a leaf used twice: 2 w
     assert w.grad.tolist() == [[2.0, 4.0], [6.0, 8.0]]
+
+
+def test_the_cross_entropy_op_keeps_no_state_between_its_rules() -> None:
+    """Its local rule needs nothing from its forward rule: it runs alone, twice, or never
+    (in no_grad, where the old op kept every forward's softmax: 24 arrays after a gradcheck)."""
+    from autograd.tensor import _cross_entropy_op
+
+    logits = Tensor([[1.0, 2.0, 0.5], [0.0, -1.0, 3.0]])
+    op = _cross_entropy_op(logits, [1, 2])
+    _, local = op.on_arrays
+    first = local(logits.data, None)[0]
+    assert np.array_equal(local(logits.data, None)[0], first)  # the same answer again
+    s = np.exp(logits.data) / np.exp(logits.data).sum(axis=1, keepdims=True)
+    assert np.allclose(first, (s - np.eye(3)[[1, 2]]) / 2)
+    closures = [c.cell_contents for f in op.on_arrays for c in (f.__closure__ or ())]
+    assert not any(isinstance(c, list) for c in closures)  # no list of kept arrays
