@@ -35,30 +35,35 @@ def test_a_thread_records_while_another_is_inside_no_grad() -> None:
     assert seen == [False]  # and the other thread's block held for that thread
 
 
+def overlap_once() -> None:
+    """first enters no_grad, second enters, first leaves, then second leaves."""
+    first_in, second_in, first_out = (threading.Event() for _ in range(3))
+
+    def first() -> None:
+        with no_grad():
+            first_in.set()
+            second_in.wait(timeout=10)
+        first_out.set()
+
+    def second() -> None:
+        first_in.wait(timeout=10)
+        with no_grad():
+            second_in.set()
+            first_out.wait(timeout=10)
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert first_out.is_set()
+
+
 def test_overlapping_blocks_that_exit_in_the_other_order_leave_recording_on() -> None:
-    # first enters, second enters, first leaves, second leaves: with one shared flag the second
-    # would restore "off", what it saw when it entered, for the whole process
+    # with one shared flag the second block would restore "off", what it saw when it entered,
+    # for the whole process
     for _ in range(200):
-        first_in, second_in, first_out = (threading.Event() for _ in range(3))
-
-        def first() -> None:
-            with no_grad():
-                first_in.set()
-                second_in.wait(timeout=10)
-            first_out.set()
-
-        def second() -> None:
-            first_in.wait(timeout=10)
-            with no_grad():
-                second_in.set()
-                first_out.wait(timeout=10)
-
-        threads = [threading.Thread(target=first), threading.Thread(target=second)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert first_out.is_set()
+        overlap_once()
         assert is_grad_enabled()
         assert not (Value(1.0) * Value(2.0)).is_leaf
 
