@@ -125,8 +125,8 @@ def test_a_failing_tensor_gradcheck_names_the_gate_with_a_constant_operand(
         autograd.gradcheck(lambda x: apply(WRONG_SCALE, x, constant).sum(), [x])
 
 
-def test_find_wrong_tensor_gate_passes_a_correct_graph_with_constants() -> None:
+def test_find_wrong_gate_passes_a_correct_tensor_graph_with_constants() -> None:
     x = Tensor([0.5, -1.5], "x")
     f = (x * np.array([2.0, 3.0]) + 1.0).sum()
     f.backward()
-    assert autograd.find_wrong_tensor_gate(f) is None
+    assert autograd.find_wrong_gate(f) is None
