@@ -30,7 +30,7 @@ from autograd.gradcheck import (
     numerical_grad,
 )
 from autograd.ops import OPS, Op, power
-from autograd.tensor import Tensor, concatenate
+from autograd.tensor import Tensor, concatenate, stack, where
 
 __all__ = [
     "OPS",
@@ -53,5 +53,7 @@ __all__ = [
     "no_grad",
     "numerical_grad",
     "power",
+    "stack",
     "topological_order",
+    "where",
 ]

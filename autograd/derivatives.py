@@ -11,9 +11,10 @@ array ``e_i`` (1 at output element ``i``, 0 elsewhere) gives ``e_iᵀ J``, the `
 That is exactly what reverse mode computes cheaply (one vector-Jacobian product per walk), and
 why a full Jacobian costs one walk per output element.
 
-**Gradients that are graphs.** With ``create_graph=True`` the walk is run with Values instead
-of floats: every ``downstream = upstream × local`` is a gate, and each local derivative is made
-by the op's own rule (:mod:`autograd.ops`) applied to the inputs *as Values*. The gradient is
+**Gradients that are graphs.** With ``create_graph=True`` the walk is run with nodes (Values,
+Tensors) instead of numbers: every ``downstream = upstream × local`` is a gate, and each local
+derivative is made by the op's own rule (:mod:`autograd.ops`; a Tensor op's vector-Jacobian
+product) applied to the inputs *as nodes*. The gradient is
 then an ordinary node, which can be drawn (``viz.draw``), stepped through, or differentiated
 again: d/dx of (d f/dx) is the second derivative, and :func:`hessian` collects them all. This is
 what Newton's method needs, θ ← θ − J'(θ)/J''(θ).
@@ -27,7 +28,8 @@ from typing import Any, overload
 import numpy as np
 
 from autograd.engine import Value, as_seed, topological_order
-from autograd.tensor import Tensor, zero_grad_of
+from autograd.jacobians import LinearMap, sum_to
+from autograd.tensor import Tensor, seed_of, zero_grad_of
 
 Node = Value | Tensor
 
@@ -60,8 +62,8 @@ def grad(
     be a number, or a one-element tensor). An input the output does not depend on gets 0. Every
     ``.grad`` in the graph is left as it was, also when the walk fails.
 
-    With ``create_graph=True`` (Values only) each gradient is returned as a Value that is a
-    node of a graph built from the inputs, so it can be differentiated again (see the module
+    With ``create_graph=True`` each gradient is returned as a node (a Value, a Tensor) of a
+    graph built from the inputs, so it can be differentiated again (see the module
     docstring). A gradient may be a node of the original graph (d(x y)/dx is ``y`` itself);
     a new one is named ``df/dx`` when both ends have names. Inside :func:`~autograd.no_grad`
     nothing is recorded, so it cannot be differentiated again.
@@ -82,14 +84,11 @@ def grad(
                 "make it with requires_grad=True"
             )
     if create_graph:
-        if not isinstance(output, Value):
-            raise TypeError(
-                "grad(create_graph=True) differentiates Values (scalar graphs); a Tensor's "
-                "gradient of a gradient is not built yet: use Values, or jacobian() for first "
-                "derivatives of a Tensor function"
-            )
-        seed = 1.0 if grad_output is None else as_seed(grad_output)
-        found = _gradient_graph(output, wanted, seed)  # type: ignore[arg-type]
+        found = gradient_graph(output, wanted, _graph_seed(output, grad_output))
+        return found[0] if single else found
+    if isinstance(output, Tensor) and not output.requires_grad:
+        seed_of(output, grad_output)  # still checked: the seed must fit the output
+        found = [_zero(node) for node in wanted]  # a constant depends on nothing: gradient 0
         return found[0] if single else found
     order = topological_order(output)
     saved = [(node, node.grad) for node in order]
@@ -134,54 +133,106 @@ def jacobian(f: Callable[[Tensor], Tensor], x: Any) -> np.ndarray:
     return rows.reshape(y.shape + leaf.shape)
 
 
-def _gradient_graph(output: Value, wanted: list[Value], seed: float) -> list[Value]:
-    """The backward walk with Values for gradients (``create_graph=True``).
+def gradient_graph(output: Node, wanted: Sequence[Node], seed: Any) -> list[Any]:
+    """The backward walk with nodes for gradients (``create_graph=True``): d output / d x for
+    each ``x`` of ``wanted``, each a node of a new graph built from the inputs.
 
-    The same rule as :func:`autograd.graph.backprop`, downstream = upstream × local, summed
-    over a value's uses; but upstream and local are Values, and each local derivative comes
-    from the op's rule applied to the gate's inputs and output *as Values*
-    (``gate.local(*parents, node)``), so the product is a gate of a new graph. Numbers stay
-    numbers until they meet a Value (the seed, add's local 1, relu's 0 or 1), so
+    The same rule as :func:`autograd.engine.backprop`, downstream = upstream × local, summed
+    over a value's uses; but upstream and local are nodes, and each local derivative comes from
+    the op's rule applied to the gate's inputs and output *as nodes* (``local(*parents,
+    node)``), so the product is a gate of a new graph. For a Tensor a structured op's local is
+    its vector-Jacobian product, whose rule applied to a Tensor upstream is made of gates too.
+    Numbers stay numbers until they meet a node (the seed, add's local 1, relu's 0 or 1), so
     ``upstream × 1`` adds no gate and ``upstream × 0`` no term.
     """
-    grads: dict[int, Value | float] = {id(output): seed}
+    grads: dict[int, Any] = {id(output): seed}
     for node in reversed(topological_order(output)):
         upstream = grads.get(id(node))
         if upstream is None or node.gate is None:
             continue
-        for parent, local in zip(node.parents, node.gate.local(*node.parents, node), strict=True):
-            down = _times(upstream, local)
+        rule = node.gate.local if isinstance(node, Value) else node.gate.on_arrays[1]
+        for parent, local in zip(node.parents, rule(*node.parents, node), strict=True):
+            if isinstance(parent, Tensor) and not parent.requires_grad:
+                continue  # data: nobody wants its gradient
+            down = _times(upstream, local, parent)
             if down is None:
                 continue
             previous = grads.get(id(parent))
             grads[id(parent)] = down if previous is None else previous + down
-    found = []
-    for x in wanted:
-        g = grads.get(id(x), 0.0)
-        if not isinstance(g, Value):  # a number: the derivative does not depend on anything
-            g = Value(float(g), f"{float(g):g}")
-        if not g.label and output.label and x.label:
-            g.label = f"d{output.label}/d{x.label}"
-        found.append(g)
-    return found
+    return [_as_node(grads.get(id(x), 0.0), x, output) for x in wanted]
 
 
-def _times(upstream: Value | float, local: Any) -> Value | float | None:
-    """upstream × local with as few gates as possible; ``None`` for a product that is 0."""
-    if not isinstance(upstream, Value) and not isinstance(local, Value):
-        return upstream * float(local) or None
-    if not isinstance(local, Value):
-        return None if local == 0.0 else upstream if local == 1.0 else upstream * float(local)
-    if not isinstance(upstream, Value):
-        return None if upstream == 0.0 else local if upstream == 1.0 else local * upstream
-    return upstream * local
+def backward_graph(root: Node, seed: Any) -> None:
+    """``backward(create_graph=True)``: add to every leaf's ``.grad`` its gradient as a node
+    (see :func:`gradient_graph`). Nothing is changed until every gradient is built."""
+    leaves = [
+        n
+        for n in topological_order(root)
+        if n.is_leaf and (isinstance(n, Value) or n.requires_grad)
+    ]
+    found = gradient_graph(root, leaves, _graph_seed(root, seed))
+    for leaf, g in zip(leaves, found, strict=True):
+        old = leaf.grad
+        nothing_yet = (old.__class__ is float and old == 0.0) or (
+            isinstance(old, np.ndarray) and not old.any()
+        )
+        leaf.grad = g if nothing_yet else g + old
 
 
-def hessian(f: Callable[..., Value], inputs: Sequence[Any]) -> np.ndarray:
-    """The matrix of second derivatives H[i, j] = d² f / d x_i d x_j of a scalar function at
-    ``inputs`` (numbers or Values): each gradient, built as a graph
-    (``grad(..., create_graph=True)``), differentiated once more. For Newton's method,
-    θ ← θ − H⁻¹ ∇f."""
+def _graph_seed(output: Node, grad_output: Any) -> Any:
+    """The seed of a gradient graph: a number for a Value, a constant Tensor for a Tensor."""
+    if isinstance(output, Value):
+        return 1.0 if grad_output is None else as_seed(grad_output)
+    if isinstance(grad_output, Tensor):
+        return grad_output
+    return Tensor(seed_of(output, grad_output), requires_grad=False)
+
+
+def _times(upstream: Any, local: Any, parent: Node) -> Any:
+    """upstream × local with as few gates as possible (a number 1 multiplies nothing), summed
+    back to the input's shape where broadcasting stretched it; ``None`` for a product of 0."""
+    if isinstance(local, LinearMap):
+        down = local.apply(upstream)
+    elif isinstance(local, (int, float)) and isinstance(upstream, (int, float)):
+        return upstream * local or None
+    elif isinstance(local, (int, float)):
+        down = None if local == 0 else upstream if local == 1 else upstream * local
+    elif isinstance(upstream, (int, float)):
+        down = None if upstream == 0 else local if upstream == 1 else local * upstream
+    else:
+        down = upstream * local
+    if isinstance(parent, Tensor) and isinstance(down, Tensor) and down.shape != parent.shape:
+        down = sum_to(down, parent.shape)  # broadcasting stretched the input: add the copies
+    return down
+
+
+def _as_node(g: Any, x: Node, output: Node) -> Any:
+    """A gradient as a node: a number (a derivative that depends on nothing) becomes a leaf; a
+    new node is named ``df/dx`` when both ends have names."""
+    if isinstance(x, Tensor) and not isinstance(g, Tensor):
+        g = Tensor(np.zeros_like(x.data) + _values(g), requires_grad=False)
+    elif isinstance(x, Value) and not isinstance(g, Value):
+        g = Value(float(g), f"{float(g):g}")
+    if not g.label and output.label and x.label:
+        g.label = f"d{output.label}/d{x.label}"
+    return g
+
+
+def _values(g: Any) -> Any:
+    return g.data if isinstance(g, Tensor) else g
+
+
+def hessian(f: Callable[..., Any], inputs: Any) -> np.ndarray:
+    """The matrix of second derivatives H[i, j] = d² f / d x_i d x_j of a scalar function, for
+    Newton's method (θ ← θ − H⁻¹ ∇f): each gradient, built as a graph
+    (``grad(..., create_graph=True)``), differentiated once more.
+
+    ``inputs`` is a list (or 1-D array) of numbers or Values, and ``f`` takes one Value each
+    and returns a Value; or ``inputs`` is one Tensor ``x``, and ``f`` takes a Tensor and returns
+    a one-element Tensor (H then has shape ``x.shape + x.shape``).
+    """
+    if isinstance(inputs, Tensor):
+        return jacobian(lambda t: grad(f(t), t, create_graph=True), inputs)
     xs = [x if isinstance(x, Value) else Value(float(x), f"x{i}") for i, x in enumerate(inputs)]
     out = f(*xs)
     if not isinstance(out, Value):

@@ -463,6 +463,35 @@ class Value(Node):
         gradient and the other 0; a tie splits it 1/2, 1/2 (PyTorch's rule)."""
         return _max(self, other)
 
+    def min(self, other: Operand) -> Value:
+        """min(self, other), the router gate mirrored: the smaller input receives the whole
+        upstream gradient and the other 0; a tie splits it 1/2, 1/2 (PyTorch's rule)."""
+        return _min(self, other)
+
+    def abs(self) -> Value:
+        """|x|; d/dx = sign(x): 1 for x > 0, -1 for x < 0 (0 at exactly 0, as in PyTorch)."""
+        return _abs(self)
+
+    def __abs__(self) -> Value:
+        """``abs(x)``: the same gate as :meth:`abs`."""
+        return _abs(self)
+
+    def sqrt(self) -> Value:
+        """√x, for x > 0 (at 0 the slope is infinite); d/dx = 1/(2√x)."""
+        return _sqrt(self)
+
+    def sin(self) -> Value:
+        """sin x; d/dx = cos x."""
+        return _sin(self)
+
+    def cos(self) -> Value:
+        """cos x; d/dx = -sin x."""
+        return _cos(self)
+
+    def softplus(self) -> Value:
+        """softplus(x) = log(1 + e^x), a smooth relu, stable for any x; d/dx = σ(x)."""
+        return _softplus(self)
+
     # -- comparisons: of the values, giving a bool, outside the graph --------------------------
     # (A comparison is a step function: no gate, its derivative is 0 wherever it has one. == is
     # left as identity: Values are dictionary keys.)
@@ -481,13 +510,20 @@ class Value(Node):
 
     # -- backprop -----------------------------------------------------------------------------
 
-    def backward(self, grad: float | None = None, on_step: OnStep | None = None) -> None:
+    def backward(
+        self,
+        grad: float | None = None,
+        on_step: OnStep | None = None,
+        create_graph: bool = False,
+    ) -> None:
         """Fill ``.grad`` of every node this one depends on with ``grad`` x d self / d node.
 
         ``grad`` is the seed, 1.0 by default (d self / d self); another seed is the upstream
         gradient of ``self`` in a larger computation (``backward(2.0)`` doubles every gradient).
         ``on_step`` is called after each gate has sent its gradient to its inputs, with a
         :class:`BackwardStep` (how ``viz.step`` shows the backward pass one gate at a time).
+        With ``create_graph=True`` each leaf's gradient is a Value that is a node of a graph,
+        so it can be differentiated again (see :func:`autograd.grad`).
 
         Leaves *add* to what ``.grad`` holds, as in PyTorch (clear them with
         :meth:`zero_grad`); interior nodes hold the gradient of the latest ``backward``. A
@@ -498,7 +534,13 @@ class Value(Node):
             NonFiniteError: ``grad`` is inf or nan, or a gradient overflowed float64.
         """
         seed = 1.0 if grad is None else as_seed(grad)
-        if on_step is None:
+        if create_graph:
+            if on_step is not None:
+                raise TypeError("backward(): on_step shows a walk of numbers, not create_graph")
+            from autograd.derivatives import backward_graph  # (derivatives imports this module)
+
+            backward_graph(self, seed)
+        elif on_step is None:
             fast_backprop(self, seed)
         else:
             backprop(self, seed, on_step)
@@ -788,3 +830,9 @@ _sigmoid = fast_scalar_gate(_ops.SIGMOID)
 _tanh = fast_scalar_gate(_ops.TANH)
 _relu = fast_scalar_gate(_ops.RELU)
 _max = fast_scalar_gate(_ops.MAX)
+_min = fast_scalar_gate(_ops.MIN)
+_abs = fast_scalar_gate(_ops.ABS)
+_sqrt = fast_scalar_gate(_ops.SQRT)
+_sin = fast_scalar_gate(_ops.SIN)
+_cos = fast_scalar_gate(_ops.COS)
+_softplus = fast_scalar_gate(_ops.SOFTPLUS)

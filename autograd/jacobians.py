@@ -1,5 +1,5 @@
-"""Local gradients of Tensor ops, kept as data: the Jacobian in the form that is cheapest to
-multiply an upstream gradient by.
+"""What a Tensor's local gradient is: the Jacobian in the form that is cheapest to multiply an
+upstream gradient by.
 
 For a scalar gate the local gradient is a number and backprop multiplies by it. For an op on
 arrays the local gradient is a Jacobian matrix, usually far too large to build (the Jacobian
@@ -11,17 +11,25 @@ Tensor node keeps, in one of three forms. In every case ``downstream = upstream 
 * a numpy array, multiplied elementwise with numpy broadcasting. For an elementwise op it is
   the diagonal of the Jacobian (``exp``: e^x; ``relu``: 1 where x > 0); for an op with one
   output number it is the gradient itself (cross-entropy: (softmax - onehot) / N);
-* a :class:`LinearMap` from this module, when the Jacobian is structured: a matrix product
-  ("upstream @ Wᵀ"), a broadcast back over summed axes, a reshape, a scatter into a slice, or
-  a sum back to an input's shape when numpy broadcasting made the output larger than the input.
+* a :class:`LinearMap`, when the Jacobian is structured: a matrix product ("upstream @ Wᵀ"), a
+  broadcast back over summed axes, a reshape, a scatter into a slice. Each op writes its own as
+  a :class:`VJP`, the rule next to the op (see :mod:`autograd.tensor`); this module has only
+  the maps every op shares: "nothing to do" (:data:`IDENTITY`), "nobody wants this gradient"
+  (:data:`NO_GRADIENT`) and "sum back over the axes broadcasting added" (:class:`SumTo`).
 
 A ``LinearMap`` sets ``__array_ufunc__ = None``, so ``upstream_array * local`` makes numpy step
 aside and Python calls ``local.__rmul__(upstream)``, which is :meth:`LinearMap.apply`. Each map
 says in ``formula`` what it computes, which is what diagrams print on the edge.
+
+The rules are written with operators and methods that numpy arrays and Tensors share (``@``,
+``.T``, ``.sum(axis, keepdims=True)``, ``.reshape``), so the same rule applied to a Tensor
+upstream builds the gradient as a graph: how ``autograd.grad(..., create_graph=True)``
+differentiates a Tensor function twice.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -36,11 +44,11 @@ class LinearMap:
     __slots__ = ()
     __array_ufunc__ = None  # `ndarray * map` returns NotImplemented, so map.__rmul__ runs
 
-    def apply(self, upstream: Array) -> Array:
+    def apply(self, upstream: Any) -> Any:
         """The downstream gradient: ``upstream`` times this Jacobian, shaped like the input."""
         raise NotImplementedError
 
-    def __rmul__(self, upstream: Array) -> Array:
+    def __rmul__(self, upstream: Any) -> Any:
         return self.apply(upstream)
 
     @property
@@ -50,6 +58,27 @@ class LinearMap:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.formula})"
+
+
+class VJP(LinearMap):
+    """A linear map given by its rule: ``downstream = rule(upstream)``, with its formula as text.
+
+    How a structured op states its local gradient, e.g. matmul's for ``a`` in ``a @ b``:
+    ``VJP(lambda u: u @ b.T, "upstream @ bᵀ")``.
+    """
+
+    __slots__ = ("_formula", "rule")
+
+    def __init__(self, rule: Callable[[Any], Any], formula: str) -> None:
+        self.rule = rule
+        self._formula = formula
+
+    def apply(self, upstream: Any) -> Any:
+        return self.rule(upstream)
+
+    @property
+    def formula(self) -> str:
+        return self._formula
 
 
 class Identity(LinearMap):
@@ -62,8 +91,8 @@ class Identity(LinearMap):
 
     __slots__ = ()
 
-    def apply(self, upstream: Array) -> Array:
-        return upstream.view()
+    def apply(self, upstream: Any) -> Any:
+        return upstream.view() if isinstance(upstream, np.ndarray) else upstream
 
     @property
     def formula(self) -> str:
@@ -103,7 +132,7 @@ class NoGradient(LinearMap):
 
     __slots__ = ()
 
-    def apply(self, upstream: Array) -> Any:
+    def apply(self, upstream: Any) -> Any:
         return NOT_NEEDED
 
     @property
@@ -114,7 +143,7 @@ class NoGradient(LinearMap):
 NO_GRADIENT = NoGradient()
 
 
-def sum_to(grad: Array, shape: tuple[int, ...]) -> Array:
+def sum_to(grad: Any, shape: tuple[int, ...]) -> Any:
     """Sum ``grad`` down to ``shape``: undo numpy broadcasting of an input of that shape.
 
     Broadcasting copies an input along new leading axes and along axes of length 1; each copy
@@ -124,8 +153,12 @@ def sum_to(grad: Array, shape: tuple[int, ...]) -> Array:
     if grad.shape == shape:
         return grad
     extra = grad.ndim - len(shape)
-    if extra:  # (np.add.reduce: .sum() without numpy's Python-level wrapper)
-        grad = np.add.reduce(grad, axis=0 if extra == 1 else tuple(range(extra)))
+    if extra:
+        leading = tuple(range(extra))
+        if isinstance(grad, np.ndarray):  # np.add.reduce: .sum() without numpy's wrapper
+            grad = np.add.reduce(grad, axis=leading)
+        else:
+            grad = grad.sum(axis=leading)
     ones = tuple(axis for axis, n in enumerate(shape) if n == 1 and grad.shape[axis] != 1)
     if ones:
         grad = grad.sum(axis=ones, keepdims=True)
@@ -145,14 +178,14 @@ class SumTo(LinearMap):
     def __init__(
         self,
         shape: tuple[int, ...],
-        local: float | Array | None = None,
+        local: Any = None,
         dtype: np.dtype[Any] | None = None,
     ) -> None:
         self.shape = shape
         self.local = local  # None means 1
         self.dtype = dtype  # set when the input's dtype differs from the output's
 
-    def apply(self, upstream: Array) -> Array:
+    def apply(self, upstream: Any) -> Any:
         grad = upstream if self.local is None else upstream * self.local
         grad = sum_to(grad, self.shape)
         return grad if self.dtype is None else grad.astype(self.dtype)
@@ -161,250 +194,3 @@ class SumTo(LinearMap):
     def formula(self) -> str:
         product = "upstream" if self.local is None else "upstream * local"
         return f"sum of {product} over the broadcast axes, to shape {self.shape}"
-
-
-class MatmulRight(LinearMap):
-    """The first input ``a`` of ``a @ b``: ``downstream = upstream @ bᵀ``."""
-
-    __slots__ = ("b",)
-
-    def __init__(self, b: Array) -> None:
-        self.b = b
-
-    def apply(self, upstream: Array) -> Array:
-        b = self.b
-        if b.ndim == 1:  # a @ b is a matrix-vector (or dot) product: out[i] = a[i, :] . b
-            return np.multiply.outer(upstream, b)
-        return upstream @ b.T
-
-    @property
-    def formula(self) -> str:
-        return "outer(upstream, b)" if self.b.ndim == 1 else "upstream @ bᵀ"
-
-
-class MatmulLeft(LinearMap):
-    """The second input ``b`` of ``a @ b``: ``downstream = aᵀ @ upstream``."""
-
-    __slots__ = ("a",)
-
-    def __init__(self, a: Array) -> None:
-        self.a = a
-
-    def apply(self, upstream: Array) -> Array:
-        a = self.a
-        if a.ndim == 1:  # out[j] = a . b[:, j]
-            return np.multiply.outer(a, upstream)
-        return a.T @ upstream
-
-    @property
-    def formula(self) -> str:
-        return "outer(a, upstream)" if self.a.ndim == 1 else "aᵀ @ upstream"
-
-
-class MatmulTRight(LinearMap):
-    """The first input ``a`` of ``a @ bᵀ``: ``downstream = upstream @ b``."""
-
-    __slots__ = ("b",)
-
-    def __init__(self, b: Array) -> None:
-        self.b = b
-
-    def apply(self, upstream: Array) -> Array:
-        return upstream @ self.b
-
-    @property
-    def formula(self) -> str:
-        return "upstream @ b"
-
-
-class MatmulTLeft(LinearMap):
-    """The second input ``b`` of ``a @ bᵀ``: ``downstream = upstreamᵀ @ a``, b's own layout."""
-
-    __slots__ = ("a",)
-
-    def __init__(self, a: Array) -> None:
-        self.a = a
-
-    def apply(self, upstream: Array) -> Array:
-        if self.a.ndim == 1:  # out[j] = a . b[j, :]
-            return np.multiply.outer(upstream, self.a)
-        return upstream.T @ self.a
-
-    @property
-    def formula(self) -> str:
-        return "outer(a, upstream)" if self.a.ndim == 1 else "upstreamᵀ @ a"
-
-
-class Transpose(LinearMap):
-    """An axes permutation: downstream is upstream permuted back."""
-
-    __slots__ = ("inverse",)
-
-    def __init__(self, axes: tuple[int, ...]) -> None:
-        self.inverse = tuple(sorted(range(len(axes)), key=axes.__getitem__))
-
-    def apply(self, upstream: Array) -> Array:
-        return upstream.transpose(self.inverse)
-
-    @property
-    def formula(self) -> str:
-        return "upstream transposed back"
-
-
-class Reshape(LinearMap):
-    """A reshape moves no numbers: downstream is upstream reshaped to the input's shape."""
-
-    __slots__ = ("shape",)
-
-    def __init__(self, shape: tuple[int, ...]) -> None:
-        self.shape = shape
-
-    def apply(self, upstream: Array) -> Array:
-        return upstream.reshape(self.shape)
-
-    @property
-    def formula(self) -> str:
-        return f"upstream reshaped to {self.shape}"
-
-
-def _restore_axes(upstream: Array, axis: tuple[int, ...] | None, keepdims: bool) -> Array:
-    """Put back, as length-1 axes, the axes a reduction removed, so upstream broadcasts."""
-    if keepdims or axis is None:  # kept, or a 0-d upstream: broadcasts as it is
-        return upstream
-    return np.expand_dims(upstream, axis)
-
-
-class BroadcastBack(LinearMap):
-    """The local gradient of ``sum`` (``scale = 1``) or ``mean`` (``scale = 1/n``) over axes.
-
-    Every input element added into its output element with weight ``scale``, so it receives
-    that output's upstream gradient times ``scale``: upstream broadcast back to the input shape.
-    """
-
-    __slots__ = ("axis", "keepdims", "scale", "shape")
-
-    def __init__(
-        self, shape: tuple[int, ...], axis: tuple[int, ...] | None, keepdims: bool, scale: float
-    ) -> None:
-        self.shape = shape
-        self.axis = axis
-        self.keepdims = keepdims
-        self.scale = scale
-
-    def apply(self, upstream: Array) -> Array:
-        grad = _restore_axes(upstream, self.axis, self.keepdims)
-        if self.scale != 1.0:
-            grad = grad * self.scale
-        return np.broadcast_to(grad, self.shape)
-
-    @property
-    def formula(self) -> str:
-        scale = "" if self.scale == 1.0 else f" * {self.scale:.4g}"
-        return f"upstream{scale} copied back to shape {self.shape}"
-
-
-class RouteMax(LinearMap):
-    """The local gradient of ``max`` over axes: the router gate, once per output element.
-
-    ``weights`` is 1 where an input element is the maximum of its group and 0 elsewhere; a
-    tie between k elements splits the gradient 1/k each, as the scalar max gate splits 1/2.
-    """
-
-    __slots__ = ("axis", "keepdims", "weights")
-
-    def __init__(self, weights: Array, axis: tuple[int, ...] | None, keepdims: bool) -> None:
-        self.weights = weights
-        self.axis = axis
-        self.keepdims = keepdims
-
-    def apply(self, upstream: Array) -> Array:
-        return _restore_axes(upstream, self.axis, self.keepdims) * self.weights
-
-    @property
-    def formula(self) -> str:
-        return "upstream routed to the maximum (ties split it evenly)"
-
-
-class Scatter(LinearMap):
-    """The local gradient of indexing ``x[key]``: upstream goes back into the picked places.
-
-    Zeros everywhere else; an element picked twice (``x[[0, 0]]``) adds both gradients.
-    """
-
-    __slots__ = ("dtype", "key", "shape")
-
-    def __init__(self, shape: tuple[int, ...], key: Any, dtype: np.dtype[Any]) -> None:
-        self.shape = shape
-        self.key = key
-        self.dtype = dtype
-
-    def apply(self, upstream: Array) -> Array:
-        grad = np.zeros(self.shape, dtype=self.dtype)
-        np.add.at(grad, self.key, upstream)  # unlike grad[key] += ..., adds repeated picks
-        return grad
-
-    @property
-    def formula(self) -> str:
-        return f"upstream put back into zeros of shape {self.shape}"
-
-
-class Slice(LinearMap):
-    """One input of a concatenation: its part of upstream, ``upstream[start:stop]`` on axis."""
-
-    __slots__ = ("axis", "start", "stop")
-
-    def __init__(self, axis: int, start: int, stop: int) -> None:
-        self.axis = axis
-        self.start = start
-        self.stop = stop
-
-    def apply(self, upstream: Array) -> Array:
-        key = (slice(None),) * self.axis + (slice(self.start, self.stop),)
-        return upstream[key]
-
-    @property
-    def formula(self) -> str:
-        return f"upstream[{self.start}:{self.stop}] along axis {self.axis}"
-
-
-class SoftmaxJacobian(LinearMap):
-    """``s = softmax(x)`` along ``axis``: ``downstream = s * (upstream - sum(upstream * s))``.
-
-    The Jacobian is ``diag(s) - s sᵀ`` for each row; multiplied by the upstream row it gives
-    the formula, without ever building the C x C matrix.
-    """
-
-    __slots__ = ("axis", "s")
-
-    def __init__(self, s: Array, axis: int) -> None:
-        self.s = s
-        self.axis = axis
-
-    def apply(self, upstream: Array) -> Array:
-        s = self.s
-        return s * (upstream - (upstream * s).sum(axis=self.axis, keepdims=True))
-
-    @property
-    def formula(self) -> str:
-        return "s * (upstream - Σ upstream * s), s = softmax(x)"
-
-
-class LogSoftmaxJacobian(LinearMap):
-    """``log_softmax(x)`` along ``axis``: ``downstream = upstream - s * sum(upstream)``.
-
-    d log s_i / d x_j = [i = j] - s_j, so each input gets its own upstream minus s_j times the
-    sum of the row's upstream gradients.
-    """
-
-    __slots__ = ("axis", "s")
-
-    def __init__(self, s: Array, axis: int) -> None:
-        self.s = s
-        self.axis = axis
-
-    def apply(self, upstream: Array) -> Array:
-        return upstream - self.s * upstream.sum(axis=self.axis, keepdims=True)
-
-    @property
-    def formula(self) -> str:
-        return "upstream - s * Σ upstream, s = softmax(x)"

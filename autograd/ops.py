@@ -16,9 +16,10 @@ Conventions for the rules:
 * ``local(*xs, out)`` takes the same inputs *and the forward output* (so ``exp`` and ``sigmoid``
   can reuse it) and returns ``d out / d x_i`` for every input, in order. Backprop then applies
   ``downstream_i = upstream * local_i``. The rules use only operators (``+ - * / **``) and the
-  helpers below (:func:`ln`, :func:`step`), so one rule serves floats, arrays and Values: given
-  Values it builds the derivative as a graph, which is how :func:`autograd.grad` with
-  ``create_graph=True`` differentiates a gradient again (second derivatives, Newton's method).
+  helpers below (:func:`ln`, :func:`sin`, :func:`cos`, :func:`sigmoid`, :func:`step`), so one
+  rule serves floats, arrays and Values: given Values it builds the derivative as a graph,
+  which is how :func:`autograd.grad` with ``create_graph=True`` differentiates a gradient
+  again (second derivatives, Newton's method).
 * ``inside(*xs)`` is the domain as a predicate (``None``: every real input). The gate checks it
   before computing, and ``domain`` says the same in words for the error message.
 * ``smooth(*xs)`` says whether the inputs are inside the domain *and* at least
@@ -116,14 +117,22 @@ class Op:
 # Each works on a float, a numpy array, a Value and a Tensor, so one rule serves all four.
 
 
-def ln(a: Any) -> Any:
-    """The natural logarithm: ``math.log`` for a float, ``np.log`` for an array, the ``log``
-    gate for a Value or a Tensor (so a rule using it can be differentiated again)."""
-    if isinstance(a, float):
-        return math.log(a)
-    if isinstance(a, np.ndarray):
-        return np.log(a)
-    return a.log()
+def _on_any(
+    method: str, on_float: Callable[[float], float], on_array: Callable[[Any], Any]
+) -> Callable[[Any], Any]:
+    """A function for local rules that works on all four kinds: ``on_float`` for a float,
+    ``on_array`` for an array, and the node's own gate (``a.log()``) for a Value or a Tensor, so
+    a rule using it can be differentiated again."""
+
+    def function(a: Any) -> Any:
+        if isinstance(a, float):
+            return on_float(a)
+        if isinstance(a, np.ndarray):
+            return on_array(a)
+        return getattr(a, method)()
+
+    function.__name__ = function.__qualname__ = method
+    return function
 
 
 def step(a: Any, b: Any = 0.0) -> Any:
@@ -157,6 +166,25 @@ def _array_sigmoid(x: Any) -> Any:
     """σ elementwise by the same rule: e^t only for t <= 0."""
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+#: The functions a local rule may use besides operators (see the module docstring).
+ln = _on_any("log", math.log, np.log)
+sin = _on_any("sin", math.sin, np.sin)
+cos = _on_any("cos", math.cos, np.cos)
+sigmoid = _on_any("sigmoid", _sigmoid, _array_sigmoid)
+
+
+def _softplus(x: float) -> float:
+    """softplus(x) = log(1 + e^x), as max(x, 0) + log(1 + e^-|x|): the exponent is never positive,
+    so nothing overflows (softplus(1e4) = 1e4), and log1p keeps the tiny values for very
+    negative x (softplus(-40) = 4.2e-18, not 0)."""
+    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
+
+
+def _array_softplus(x: Any) -> Any:
+    """softplus elementwise by the same rule."""
+    return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
 
 
 def _away_from_zero(*xs: float) -> bool:
@@ -299,7 +327,7 @@ RELU = Op(
     local=lambda a, out: (1.0 if a > 0.0 else 0.0,),
     formula="d relu(a)/da = 1 if a > 0 else 0  (0 at a = 0, as in PyTorch)",
     array_forward=lambda a: np.maximum(a, 0.0),
-    array_local=lambda a, out: (a > 0.0,),
+    array_local=lambda a, out: (np.greater(_data(a), 0.0),),  # a constant mask, for Tensors too
     smooth=_away_from_zero,
     always_finite=True,
 )
@@ -314,6 +342,75 @@ MAX = Op(
     formula="d max(a,b)/da = 1 if a > b else 0  (router; a tie splits it 1/2, 1/2)",
     array_forward=np.maximum,
     smooth=lambda a, b: abs(a - b) > KINK_MARGIN,
+    always_finite=True,
+)
+MIN = Op(
+    "min",
+    "min",
+    2,
+    forward=lambda a, b: a if a <= b else b,
+    # The mirror of max: the smaller input gets the whole upstream gradient; a tie splits it.
+    local=lambda a, b, out: (step(b, a), step(a, b)),
+    formula="d min(a,b)/da = 1 if a < b else 0  (router; a tie splits it 1/2, 1/2)",
+    array_forward=np.minimum,
+    smooth=lambda a, b: abs(a - b) > KINK_MARGIN,
+    always_finite=True,
+)
+ABS = Op(
+    "abs",
+    "|x|",
+    1,
+    forward=math.fabs,
+    # sign(a) as two steps: 1 - 0 for a > 0, 0 - 1 for a < 0, and 1/2 - 1/2 = 0 at a = 0
+    local=lambda a, out: (step(a) - step(0.0, a),),
+    formula="d|a|/da = sign(a) = 1 if a > 0, -1 if a < 0  (0 at a = 0, as in PyTorch)",
+    array_forward=np.abs,
+    smooth=_away_from_zero,
+    always_finite=True,
+)
+SQRT = Op(
+    "sqrt",
+    "√",
+    1,
+    forward=math.sqrt,
+    local=lambda a, out: (0.5 / out,),
+    formula="d√a/da = 1/(2√a)",
+    domain="a > 0 (the square root of a negative number is not real, and at 0 the slope "
+    "1/(2√a) is infinite)",
+    inside=lambda a: a > 0,
+    array_forward=np.sqrt,
+    smooth=lambda a: a > 0.05,
+    sample_range=(0.05, 10.0),
+    always_finite=True,  # inside the domain: √a > 0 for every a > 0, even a subnormal one
+)
+SIN = Op(
+    "sin",
+    "sin",
+    1,
+    forward=math.sin,
+    local=lambda a, out: (cos(a),),
+    formula="d sin(a)/da = cos(a)",
+    array_forward=np.sin,
+    always_finite=True,
+)
+COS = Op(
+    "cos",
+    "cos",
+    1,
+    forward=math.cos,
+    local=lambda a, out: (-sin(a),),
+    formula="d cos(a)/da = -sin(a)",
+    array_forward=np.cos,
+    always_finite=True,
+)
+SOFTPLUS = Op(
+    "softplus",
+    "softplus",
+    1,
+    forward=_softplus,
+    local=lambda a, out: (sigmoid(a),),
+    formula="d softplus(a)/da = σ(a)  (softplus(a) = log(1 + e^a), a smooth relu)",
+    array_forward=_array_softplus,
     always_finite=True,
 )
 
@@ -373,5 +470,8 @@ def register(op: Op) -> Op:
     return op
 
 
-for _op in (ADD, SUB, NEG, MUL, TRUEDIV, POW_VALUE, EXP, LOG, RECIPROCAL, SIGMOID, TANH, RELU, MAX):
+for _op in (
+    *(ADD, SUB, NEG, MUL, TRUEDIV, POW_VALUE, EXP, LOG, RECIPROCAL, SIGMOID, TANH, RELU, MAX),
+    *(MIN, ABS, SQRT, SIN, COS, SOFTPLUS),
+):
     register(_op)

@@ -6,7 +6,7 @@ the same record a scalar op is, with a numpy ``forward`` and a ``local`` rule th
 input, the op's Jacobian in a form that an upstream gradient can be multiplied by (a number, an
 array, or a :class:`~autograd.jacobians.LinearMap`; see :mod:`autograd.jacobians`). The node
 stores those locals exactly as a ``Value`` stores its local derivatives, and ``backward()`` is
-the same walk (:func:`autograd.graph.backprop`) with the same rule::
+the same walk (:func:`autograd.engine.backprop`) with the same rule::
 
     p.grad = p.grad + node.grad * local        # downstream = upstream x local
 
@@ -40,7 +40,7 @@ from numpy.typing import ArrayLike, NDArray
 from autograd import jacobians as J
 from autograd import ops as _ops
 from autograd.engine import Node, NonFiniteError, OnStep, apply, backprop, topological_order
-from autograd.jacobians import NOT_NEEDED
+from autograd.jacobians import NOT_NEEDED, VJP
 from autograd.ops import Op
 
 Array = NDArray[Any]
@@ -331,6 +331,165 @@ class Tensor(Node):
         """max(0, x) elementwise; local 1 where x > 0, else 0 (0 at x = 0, as in PyTorch)."""
         return apply(_ops.RELU, self)
 
+    # -- the rest of the API a PyTorch user reaches for -----------------------------------------
+    # Elementwise ops of the table, a min reduction mirroring max, clip, the spread of the data
+    # (var, std), shapes made by reshape (flatten, squeeze, unsqueeze) and the ways out of the
+    # graph (numpy, detach). The Tensor-only ops they use are defined before MATMUL is
+    # registered, below.
+
+    def abs(self) -> Tensor:
+        """|x| elementwise; local sign(x) (0 at x = 0, as in PyTorch)."""
+        return apply(_ops.ABS, self)
+
+    def __abs__(self) -> Tensor:
+        """``abs(t)``: the same gate as :meth:`abs`."""
+        return apply(_ops.ABS, self)
+
+    def sqrt(self) -> Tensor:
+        """√x elementwise, for x > 0 (at 0 the slope is infinite); local 1/(2√x)."""
+        return apply(_ops.SQRT, self)
+
+    def sin(self) -> Tensor:
+        """sin x elementwise; local cos x."""
+        return apply(_ops.SIN, self)
+
+    def cos(self) -> Tensor:
+        """cos x elementwise; local -sin x."""
+        return apply(_ops.COS, self)
+
+    def softplus(self) -> Tensor:
+        """softplus(x) = log(1 + e^x) elementwise, stable for any x; local σ(x).
+
+        (PyTorch's ``F.softplus`` returns x itself beyond ``threshold=20``; this one computes
+        max(x, 0) + log(1 + e^-|x|) everywhere, which differs from it by at most 2e-9.)
+        """
+        return apply(_ops.SOFTPLUS, self)
+
+    def minimum(self, other: TensorOperand) -> Tensor:
+        """Elementwise min(self, other), the router gate; a tie splits the gradient 1/2, 1/2."""
+        return apply(_ops.MIN, self, other)
+
+    def min(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+        """Min over ``axis`` (all axes by default): the router gate per group, as :meth:`max`;
+        ties split evenly (as ``torch.amin``)."""
+        if self.data.size == 0:
+            raise ValueError("min() of an empty tensor has no value")
+        return apply(_min_reduction(_axes(axis, self.ndim), keepdims), self)
+
+    def clip(self, low: float | None = None, high: float | None = None) -> Tensor:
+        """Each element clipped into ``[low, high]`` (either bound may be ``None``: no bound).
+
+        Local 1 where ``low <= x <= high`` (the bounds included) and 0 outside, as
+        ``torch.clamp``: a clipped element does not move when x does.
+
+        Raises:
+            TypeError: a bound is not a number, or neither is given.
+            ValueError: ``low > high`` (PyTorch and numpy would return ``high`` everywhere).
+        """
+        return apply(_clip(*_clip_bounds(low, high)), self)
+
+    def dot(self, other: TensorOperand) -> Tensor:
+        """The inner product Σ_i a_i b_i of two 1-D tensors of one length, as a 0-d tensor:
+        ``a @ b``, one matmul gate (d/da = b, d/db = a)."""
+        b = _as_tensor(other, self)
+        if self.ndim != 1 or b.ndim != 1:
+            raise ValueError(
+                f"dot takes two 1-D tensors, got shapes {self.shape} and {b.shape}; for "
+                "matrices use a @ b"
+            )
+        if self.shape != b.shape:
+            raise ValueError(
+                f"dot needs two vectors of one length, got lengths {len(self)} and {len(b)}"
+            )
+        return self @ b
+
+    def flatten(self) -> Tensor:
+        """The numbers as one axis, in order (a 0-d tensor gives shape (1,)): ``reshape(-1)``."""
+        return self.reshape(-1)
+
+    def squeeze(self, axis: int | Sequence[int] | None = None) -> Tensor:
+        """The axes of length 1 removed (all of them, or those in ``axis``): a reshape.
+
+        Raises:
+            ValueError: an axis is out of range, or its length is not 1 (PyTorch would leave
+                it silently; removing it is impossible, so it is refused).
+        """
+        if axis is None:
+            return self.reshape(tuple(n for n in self.shape if n != 1))
+        axes = _axes(axis, self.ndim)
+        assert axes is not None
+        for a in axes:
+            if self.shape[a] != 1:
+                raise ValueError(
+                    f"squeeze: axis {a} of shape {self.shape} has length {self.shape[a]}, not 1; "
+                    "only axes of length 1 can be removed"
+                )
+        return self.reshape(tuple(n for i, n in enumerate(self.shape) if i not in axes))
+
+    def unsqueeze(self, axis: int) -> Tensor:
+        """A new axis of length 1 at position ``axis`` (-1: last), as ``torch.unsqueeze``: a
+        reshape. ``axis`` runs from ``-(ndim + 1)`` to ``ndim``."""
+        shape = list(self.shape)
+        shape.insert(_new_axis(axis, self.ndim, "unsqueeze"), 1)
+        return self.reshape(tuple(shape))
+
+    def var(
+        self, axis: int | Sequence[int] | None = None, keepdims: bool = False, ddof: int = 0
+    ) -> Tensor:
+        """The variance over ``axis`` (all axes by default): Σ (x_i - mean)² / (n - ddof).
+
+        ``ddof=0`` (numpy's default) divides by n; ``ddof=1`` by n - 1, the unbiased estimate,
+        which is what PyTorch's ``var`` does by default (``unbiased=True``, ``correction=1``).
+        One gate; local d var/d x_i = 2 (x_i - mean) / (n - ddof).
+
+        Raises:
+            ValueError: n - ddof <= 0 (an empty tensor, or ddof=1 with one element per group).
+        """
+        return apply(_spread(self, "var", axis, keepdims, ddof), self)
+
+    def std(
+        self, axis: int | Sequence[int] | None = None, keepdims: bool = False, ddof: int = 0
+    ) -> Tensor:
+        """The standard deviation √var over ``axis``; ``ddof`` as for :meth:`var` (PyTorch's
+        default is ``ddof=1``). One gate; local d std/d x_i = (x_i - mean) / ((n - ddof) std).
+
+        Where a group has zero variance (all its elements equal) that slope is 0/0: std is not
+        differentiable there, since std(c + t v) = |t| std(v) has a kink at t = 0 like |t|.
+        As ``abs`` at 0 (and as PyTorch's std), the gradient there is 0. (``var(...).sqrt()``
+        instead refuses zero variance: sqrt's slope at 0 is infinite.)
+        """
+        return apply(_spread(self, "std", axis, keepdims, ddof), self)
+
+    def numpy(self) -> Array:
+        """The data as a numpy array: a view sharing the tensor's memory, as PyTorch's
+        ``numpy()`` is, but read-only.
+
+        Writing into it would change numbers the graph has already used (a recorded local
+        gradient may be this very array, as ``b`` is for ``a * b``), so gradients would be
+        silently wrong. ``t.numpy().copy()`` is an array of your own. Unlike PyTorch a tensor
+        that requires a gradient is not refused (there is no need for ``detach()`` first):
+        the view cannot change it.
+        """
+        view = self.data.view()
+        view.flags.writeable = False
+        return view
+
+    def detach(self) -> Tensor:
+        """A new leaf holding the same numbers, cut off from the graph, as PyTorch's: no gate,
+        no inputs, ``requires_grad=False``, so no gradient flows back through it (a target,
+        a value to log, a running average).
+
+        As in PyTorch it shares the data array with this tensor rather than copying it, so a
+        later in-place change (an optimiser's ``p.data -= lr * p.grad``) shows in both. Use
+        ``Tensor(t.data)`` for an independent copy that requires a gradient.
+        """
+        node = object.__new__(Tensor)
+        node.data, node.label = self.data, self.label
+        node._clear()
+        node.requires_grad = False
+        node.grad = NOT_NEEDED
+        return node
+
     # -- linear algebra and shapes ------------------------------------------------------------
 
     def __matmul__(self, other: TensorOperand) -> Tensor:
@@ -422,41 +581,39 @@ class Tensor(Node):
 
     # -- backprop -----------------------------------------------------------------------------
 
-    def backward(self, grad: ArrayLike | None = None, on_step: OnStep | None = None) -> None:
+    def backward(
+        self,
+        grad: ArrayLike | None = None,
+        on_step: OnStep | None = None,
+        create_graph: bool = False,
+    ) -> None:
         """Fill ``.grad`` of every tensor this one depends on: d (grad · self) / d tensor.
 
         With no ``grad``, ``self`` must hold one number (a loss) and the seed is 1. Otherwise
         ``grad`` is the upstream gradient for ``self``, with exactly ``self``'s shape. Leaves
         add to their ``.grad`` (clear them with ``zero_grad``); see
-        :func:`autograd.graph.backprop`, the walk shared with ``Value``.
+        :func:`autograd.engine.backprop`, the walk shared with ``Value``. With
+        ``create_graph=True`` each leaf's gradient is a Tensor that is a node of a graph, so
+        it can be differentiated again (see :func:`autograd.grad`).
 
         Raises:
             ValueError: no ``grad`` for a tensor of more than one element, or a ``grad`` of the
                 wrong shape.
             NonFiniteError: the seed or a gradient is not finite.
         """
-        if grad is None:
-            if self.data.size != 1:
-                raise ValueError(
-                    f"backward() without a gradient needs a one-element tensor (a loss), this "
-                    f"one has shape {self.shape}. Reduce it first (.sum(), .mean()) or pass "
-                    "backward(grad) with grad shaped like it"
-                )
-            seed = np.ones_like(self.data)
-        else:
-            seed = _float_array(grad, self.dtype, "backward(grad)")
-            if seed.shape != self.shape:
-                raise ValueError(
-                    f"backward(grad): grad has shape {seed.shape} but the tensor has shape "
-                    f"{self.shape}; the gradient of a value always has the value's shape"
-                )
-            if not all_finite(seed):
-                raise NonFiniteError(f"backward(grad): grad holds {_describe_bad(seed)}")
+        seed = seed_of(self, grad)
         if not self.requires_grad:
             raise ValueError(
                 "backward() on a tensor that does not require a gradient (made with "
                 "requires_grad=False, or only from such tensors): nothing to differentiate"
             )
+        if create_graph:
+            if on_step is not None:
+                raise TypeError("backward(): on_step shows a walk of numbers, not create_graph")
+            from autograd.derivatives import backward_graph  # (derivatives imports this module)
+
+            backward_graph(self, seed)
+            return
         with np.errstate(all="ignore"):  # an overflow is reported once, by the leaf check
             backprop(self, seed, on_step)
 
@@ -532,6 +689,112 @@ class Tensor(Node):
 # like the scalar one. What follows are the ops that exist for arrays only: matrix products,
 # reductions, shapes, softmax and the loss.
 
+# The structured ops state their local gradients as vector-Jacobian products (VJP), each next
+# to its op. The rules use only what numpy arrays and Tensors share, plus the helpers below,
+# which do the same to either, so one rule also builds a gradient as a graph (create_graph).
+
+
+def _values(x: Any) -> Array:
+    """The numbers of an array or a Tensor."""
+    return x.data if isinstance(x, Tensor) else x
+
+
+def _exp(x: Any) -> Any:
+    return x.exp() if isinstance(x, Tensor) else np.exp(x)
+
+
+def _outer(u: Any, v: Any) -> Any:
+    """The outer product u vᵀ of two vectors (a 0-d one scales the other)."""
+    if u.ndim == 0 or v.ndim == 0:
+        return u * v
+    return u.reshape(-1, 1) * v.reshape(1, -1)
+
+
+def _restored(u: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
+    """``u`` with the axes a reduction removed put back with length 1, so it broadcasts
+    against the reduction's input."""
+    if keepdims or axis is None:  # kept, or a 0-d upstream: broadcasts as it is
+        return u
+    shape = list(u.shape)
+    for a in axis:  # sorted, so each insert lands where the axis was
+        shape.insert(a, 1)
+    return u.reshape(tuple(shape))
+
+
+def _broadcast(u: Any, shape: tuple[int, ...]) -> Any:
+    """``u`` copied out to ``shape``: a free view of an array; for a Tensor, ``u`` times ones
+    (a gate, whose own gradient sums back)."""
+    if isinstance(u, np.ndarray):
+        return np.broadcast_to(u, shape)
+    return u * np.ones(shape, dtype=u.dtype)
+
+
+def _copy_back(shape: tuple[int, ...], axis: Any, keepdims: bool, scale: float) -> VJP:
+    """The local gradient of ``sum`` (scale 1) or ``mean`` (scale 1/n) over ``axis``: each input
+    element added into its output with weight ``scale``, so it gets that upstream x scale."""
+    text = f"upstream{'' if scale == 1 else f' * {scale:.4g}'} copied back to shape {shape}"
+    if scale == 1:
+        return VJP(lambda u: _broadcast(_restored(u, axis, keepdims), shape), text)
+    return VJP(lambda u: _broadcast(_restored(u, axis, keepdims) * scale, shape), text)
+
+
+def _route_max(weights: Array, axis: Any, keepdims: bool) -> VJP:
+    """The router once per group: upstream to the maximum (a tie of k splits it 1/k each)."""
+    return VJP(
+        lambda u: _restored(u, axis, keepdims) * weights,
+        "upstream routed to the maximum (ties split it evenly)",
+    )
+
+
+def _scatter(u: Any, shape: tuple[int, ...], key: Any) -> Any:
+    """``u`` put back into zeros of ``shape`` at ``key``; an element picked twice adds both."""
+    if isinstance(u, Tensor):
+        return apply(_scatter_op(shape, key), u)
+    grad = np.zeros(shape, dtype=u.dtype)
+    np.add.at(grad, key, u)  # unlike grad[key] += u, adds repeated picks
+    return grad
+
+
+def _scatter_op(shape: tuple[int, ...], key: Any) -> Op:
+    """Indexing's gradient as a gate of its own, for gradients that are graphs: its local
+    gradient is indexing again."""
+    return Op(
+        "scatter",
+        "scatter",
+        1,
+        forward=None,
+        array_forward=lambda u: _scatter(u, shape, key),
+        local=lambda u, out: (VJP(lambda v: v[key], "upstream at the picked places"),),
+        formula="upstream put back into zeros, at the picked places",
+        always_finite=True,
+    )
+
+
+def _log_softmax_vjp(s: Any, axis: int) -> VJP:
+    """d log s_i / d x_j = [i = j] - s_j: each input gets its upstream minus s_j times the sum
+    of its row's upstream."""
+    return VJP(
+        lambda u: u - s * u.sum(axis=axis, keepdims=True),
+        "upstream - s * Σ upstream, s = softmax(x)",
+    )
+
+
+def _matmul_vjp_a(b: Any) -> VJP:
+    """The first input ``a`` of ``a @ b``: downstream = upstream @ bᵀ (for a vector ``b``,
+    out[i] = a[i, :] · b, so downstream = outer(upstream, b))."""
+    if b.ndim == 1:
+        return VJP(lambda u: _outer(u, b), "outer(upstream, b)")
+    return VJP(lambda u: u @ b.T, "upstream @ bᵀ")
+
+
+def _matmul_vjp_b(a: Any) -> VJP:
+    """The second input ``b`` of ``a @ b``: downstream = aᵀ @ upstream (outer(a, upstream) for
+    a vector ``a``)."""
+    if a.ndim == 1:
+        return VJP(lambda u: _outer(a, u), "outer(a, upstream)")
+    return VJP(lambda u: a.T @ u, "aᵀ @ upstream")
+
+
 MATMUL = Op(
     "matmul",
     "@",
@@ -539,7 +802,7 @@ MATMUL = Op(
     forward=None,
     array_forward=np.matmul,
     written="{0} @ {1}",
-    local=lambda a, b, out: (J.MatmulRight(b), J.MatmulLeft(a)),
+    local=lambda a, b, out: (_matmul_vjp_a(b), _matmul_vjp_b(a)),
     formula="d(a@b): downstream_a = upstream @ bᵀ, downstream_b = aᵀ @ upstream",
     # values: any real numbers; shapes: 1-D or 2-D with agreeing inner dimensions (checked)
 )
@@ -553,7 +816,12 @@ MATMUL_T = Op(
     forward=None,
     array_forward=lambda a, b: a @ b.T,
     written="{0} @ {1}ᵀ",
-    local=lambda a, b, out: (J.MatmulTRight(b), J.MatmulTLeft(a)),
+    local=lambda a, b, out: (
+        VJP(lambda u: u @ b, "upstream @ b"),
+        VJP(lambda u: _outer(u, a), "outer(upstream, a)")
+        if a.ndim == 1
+        else VJP(lambda u: u.T @ a, "upstreamᵀ @ a"),
+    ),
     formula="d(a@bᵀ): downstream_a = upstream @ b, downstream_b = upstreamᵀ @ a",
 )
 
@@ -600,8 +868,10 @@ def _axis(axis: object, ndim: int, who: str, hint: str = "") -> int:
     return axes[0]
 
 
-def _max_weights(a: Array, out: Array, axis: tuple[int, ...] | None, keepdims: bool) -> Array:
-    is_max = a == J._restore_axes(out, axis, keepdims)
+def _max_weights(a: Any, out: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Array:
+    """1/k for each of the k maxima of a group, 0 elsewhere: a constant (of the values)."""
+    a, out = _values(a), _values(out)
+    is_max = a == _restored(out, axis, keepdims)
     return (is_max / is_max.sum(axis=axis, keepdims=True)).astype(a.dtype, copy=False)
 
 
@@ -617,7 +887,7 @@ def _reduction(kind: str, axis: tuple[int, ...] | None, keepdims: bool) -> Op:
             forward=None,
             array_forward=lambda a: a.max(axis=axis, keepdims=keepdims),
             local=lambda a, out: (
-                J.RouteMax(_max_weights(a, out, axis, keepdims), axis, keepdims),
+                _route_max(_max_weights(a, out, axis, keepdims), axis, keepdims),
             ),
             formula="router: 1 to the maximum of each group, ties split evenly",
             always_finite=True,
@@ -632,7 +902,7 @@ def _reduction(kind: str, axis: tuple[int, ...] | None, keepdims: bool) -> Op:
             a.mean(axis=axis, keepdims=keepdims) if mean else a.sum(axis, None, None, keepdims)
         ),
         local=lambda a, out: (
-            J.BroadcastBack(a.shape, axis, keepdims, out.size / a.size if mean else 1.0),
+            _copy_back(a.shape, axis, keepdims, out.size / a.size if mean else 1),
         ),
         formula=f"d {kind}/d x_i = {'1/n' if mean else '1'}  (upstream copied back)",
     )
@@ -646,7 +916,9 @@ def _reshape(shape: tuple[int, ...]) -> Op:
         1,
         forward=None,
         array_forward=lambda a: a.reshape(shape),
-        local=lambda a, out: (J.Reshape(a.shape),),
+        local=lambda a, out: (
+            VJP(lambda u: u.reshape(a.shape), f"upstream reshaped to {a.shape}"),
+        ),
         formula="the same numbers: gradient reshaped back",
         always_finite=True,
     )
@@ -668,7 +940,8 @@ def _permutation(axes: tuple[Any, ...], ndim: int) -> tuple[int, ...]:
 
 @lru_cache(maxsize=64)
 def _transpose(axes: tuple[int, ...]) -> Op:
-    back = J.Transpose(axes)  # the same for every input: made once
+    inverse = tuple(sorted(range(len(axes)), key=axes.__getitem__))
+    back = VJP(lambda u: u.transpose(*inverse), "upstream transposed back")  # made once
     return Op(
         "transpose",
         "ᵀ" if len(axes) == 2 else f"transpose {axes}",
@@ -690,7 +963,12 @@ def _index(key: Any) -> Op:
         1,
         forward=None,
         array_forward=lambda a: a[key],
-        local=lambda a, out: (J.Scatter(a.shape, key, a.dtype),),
+        local=lambda a, out: (
+            VJP(
+                lambda u: _scatter(u, a.shape, key),
+                f"upstream put back into zeros of shape {a.shape}",
+            ),
+        ),
         formula="picked elements get their upstream, the rest 0",
         always_finite=True,
     )
@@ -707,9 +985,14 @@ def _frozen(key: Any) -> Any:
 
 @lru_cache(maxsize=64)
 def _concatenate(axis: int) -> Op:
-    def local(a: Array, b: Array, out: Array) -> tuple[J.Slice, J.Slice]:
-        n = a.shape[axis]
-        return J.Slice(axis, 0, n), J.Slice(axis, n, n + b.shape[axis])
+    def local(a: Any, b: Any, out: Any) -> tuple[VJP, VJP]:
+        n, m = a.shape[axis], b.shape[axis]
+        before = (slice(None),) * axis
+        first, second = (*before, slice(0, n)), (*before, slice(n, n + m))
+        return (
+            VJP(lambda u: u[first], f"upstream[0:{n}] along axis {axis}"),
+            VJP(lambda u: u[second], f"upstream[{n}:{n + m}] along axis {axis}"),
+        )
 
     return Op(
         "concatenate",
@@ -744,7 +1027,12 @@ def _softmax(axis: int) -> Op:
         1,
         forward=None,
         array_forward=forward,
-        local=lambda x, out: (J.SoftmaxJacobian(out, axis),),
+        local=lambda x, out: (
+            VJP(
+                lambda u: out * (u - (u * out).sum(axis=axis, keepdims=True)),
+                "s * (upstream - Σ upstream * s), s = softmax(x)",
+            ),
+        ),
         formula="J = diag(s) - s sᵀ per row",
         always_finite=True,
     )
@@ -762,7 +1050,7 @@ def _log_softmax(axis: int) -> Op:
         1,
         forward=None,
         array_forward=forward,
-        local=lambda x, out: (J.LogSoftmaxJacobian(np.exp(out), axis),),
+        local=lambda x, out: (_log_softmax_vjp(_exp(out), axis),),
         formula="d log s_i / d x_j = [i = j] - s_j",
         # not always finite: x - max(x) overflows when the logits span more than float64 can
         # (1e308 and -1e308), and the gate's check then says so instead of returning -inf
@@ -823,7 +1111,11 @@ def _cross_entropy_op(logits: Tensor, targets: ArrayLike) -> Op:
         shifted, _, total = _stable_exp(x, -1)
         return (np.log(total).sum() - shifted[pick].sum()) / n
 
-    def local(x: Array, out: Array) -> tuple[Array]:
+    def local(x: Any, out: Any) -> tuple[Any]:
+        if isinstance(x, Tensor):  # a gradient that is a graph: the same formula in gates
+            onehot = np.zeros(x.shape, dtype=x.dtype)
+            onehot[pick] = 1.0
+            return ((x.softmax(axis=-1) - onehot) / n,)
         _, e, total = _stable_exp(x, -1)
         grad = e / total  # softmax(x), a fresh array: safe to change in place
         grad[pick] -= 1.0
@@ -841,6 +1133,246 @@ def _cross_entropy_op(logits: Tensor, targets: ArrayLike) -> Op:
         formula="dL/dx_n = (softmax(x_n) - onehot(t_n)) / N",
         always_finite=False,  # as log_softmax: logits spanning more than float64 give inf
     )
+
+
+# -- min, clip, var and std, where, stack ------------------------------------------------------
+#
+# More ops on arrays only. `min` over axes is max's router pointed at the smallest element;
+# `clip` and `where` are routers too (1 or 0 per element); var and std are one gate each, whose
+# local gradient spreads each group's upstream back over its elements. Their rules are written,
+# like those above, so that they also run on Tensors.
+
+
+def _reduced(axis: tuple[int, ...] | None) -> str:
+    """The axes a reduction runs over, as its gate shows them: "all axes", "axis 1"."""
+    return "all axes" if axis is None else f"axis {axis[0] if len(axis) == 1 else axis}"
+
+
+@lru_cache(maxsize=256)
+def _min_reduction(axis: tuple[int, ...] | None, keepdims: bool) -> Op:
+    """``min`` over ``axis``: max's reduction with the router sending upstream to the minimum.
+    (``_max_weights`` marks the elements equal to their group's result: here the minima.)"""
+
+    def local(a: Any, out: Any) -> tuple[VJP]:
+        weights = _max_weights(a, out, axis, keepdims)
+        return (
+            VJP(
+                lambda u: _restored(u, axis, keepdims) * weights,
+                "upstream routed to the minimum (ties split it evenly)",
+            ),
+        )
+
+    return Op(
+        "min",
+        f"min {_reduced(axis)}",
+        1,
+        forward=None,
+        array_forward=lambda a: a.min(axis=axis, keepdims=keepdims),
+        local=local,
+        formula="router: 1 to the minimum of each group, ties split evenly",
+        always_finite=True,
+    )
+
+
+def _clip_bounds(low: Any, high: Any) -> tuple[float | None, float | None]:
+    """``clip``'s bounds checked: numbers or None, not both None, and low <= high."""
+    bounds: list[float | None] = []
+    for name, bound in (("low", low), ("high", high)):
+        if bound is None:
+            bounds.append(None)
+            continue
+        if isinstance(bound, (bool, np.bool_)) or not isinstance(bound, (int, float, np.number)):
+            raise TypeError(
+                f"clip: {name} must be a number or None, got {type(bound).__name__}; for a "
+                "bound per element use maximum() and minimum()"
+            )
+        if math.isnan(float(bound)):
+            raise ValueError(f"clip: {name} is nan")
+        bounds.append(float(bound))
+    lo, hi = bounds
+    if lo is None and hi is None:
+        raise TypeError("clip needs a low bound, a high bound or both: clip(low, high)")
+    if lo is not None and hi is not None and lo > hi:
+        raise ValueError(f"clip(low, high) needs low <= high, got low={lo:g} > high={hi:g}")
+    return lo, hi
+
+
+@lru_cache(maxsize=64)
+def _clip(low: float | None, high: float | None) -> Op:
+    """Clipping into ``[low, high]``: one cached op per pair of bounds, as ``power(n)``."""
+    shown = f"[{'-∞' if low is None else f'{low:g}'}, {'∞' if high is None else f'{high:g}'}]"
+
+    def local(a: Any, out: Any) -> tuple[Array]:
+        x = _values(a)
+        keep = np.ones(x.shape, dtype=bool)
+        if low is not None:
+            keep &= x >= low
+        if high is not None:
+            keep &= x <= high
+        return (keep.astype(x.dtype),)
+
+    return Op(
+        "clip",
+        f"clip {shown}",
+        1,
+        forward=None,
+        array_forward=lambda a: np.clip(a, low, high),
+        local=local,
+        formula="d clip(a)/da = 1 where low <= a <= high, else 0  (as torch.clamp)",
+        always_finite=True,
+    )
+
+
+def _new_axis(axis: object, ndim: int, who: str) -> int:
+    """Where a new axis goes in a tensor of ``ndim`` axes: from -(ndim + 1) to ndim, checked,
+    made non-negative (-1 is after the last axis)."""
+    if (
+        isinstance(axis, (bool, np.bool_))
+        or not isinstance(axis, (int, np.integer))
+        or not -ndim - 1 <= axis <= ndim
+    ):
+        raise ValueError(
+            f"{who}: axis must be an int from {-ndim - 1} to {ndim} for a tensor with {ndim} "
+            f"axes, got {axis!r}"
+        )
+    return int(axis) % (ndim + 1)
+
+
+def _spread(t: Tensor, kind: str, axis: Any, keepdims: bool, ddof: Any) -> Op:
+    """The ``var`` or ``std`` op for ``t`` over ``axis``, with ``ddof`` checked."""
+    axes = _axes(axis, t.ndim)
+    n = t.size if axes is None else math.prod(t.shape[a] for a in axes)
+    if isinstance(ddof, (bool, np.bool_)) or not isinstance(ddof, (int, np.integer)):
+        raise TypeError(f"{kind}: ddof must be an int (0 divides by n, 1 by n - 1), got {ddof!r}")
+    if ddof < 0:
+        raise ValueError(f"{kind}: ddof must be 0 or more, got {ddof}")
+    if n - ddof <= 0:
+        raise ValueError(
+            f"{kind} with ddof={ddof} of {n} element(s) per group is undefined: it divides by "
+            f"n - ddof = {n - ddof}"
+        )
+    return _spread_op(kind, axes, keepdims, int(ddof))
+
+
+@lru_cache(maxsize=256)
+def _spread_op(kind: str, axis: tuple[int, ...] | None, keepdims: bool, ddof: int) -> Op:
+    """var = Σ (x_i - mean)² / (n - ddof) over ``axis``, or std = √var, as one gate.
+
+    Locals: d var/d x_i = 2 (x_i - mean) / (n - ddof) and d std/d x_i = (x_i - mean) /
+    ((n - ddof) std), 0 where std = 0 (the kink of std(c + t v) = |t| std(v), as abs at 0).
+    """
+    std = kind == "std"
+
+    def forward(a: Array) -> Array:
+        spread = np.std if std else np.var
+        return np.asarray(spread(a, axis=axis, ddof=ddof, keepdims=keepdims))
+
+    def local(a: Any, out: Any) -> tuple[VJP]:
+        shape = _values(a).shape
+        n = math.prod(shape) if axis is None else math.prod(shape[i] for i in axis)
+        centred = a - a.mean(axis=axis, keepdims=True)
+        if not std:
+            slope = centred * (2.0 / (n - ddof))
+            text = f"upstream * 2 (x - mean) / {n - ddof}"
+        else:
+            s = _restored(out, axis, keepdims)
+            flat = np.asarray(_values(s) == 0)  # zero variance: the slope is 0/0, the gradient 0
+            slope = centred / ((s + flat.astype(float)) * (n - ddof)) * (~flat).astype(float)
+            text = f"upstream * (x - mean) / ({n - ddof} std), 0 where std = 0"
+        return (VJP(lambda u: _restored(u, axis, keepdims) * slope, text),)
+
+    return Op(
+        kind,
+        f"{kind} {_reduced(axis)}{f', ddof {ddof}' if ddof else ''}",
+        1,
+        forward=None,
+        array_forward=forward,
+        local=local,
+        formula=(
+            "d std/d x_i = (x_i - mean) / ((n - ddof) std)  (0 where std = 0)"
+            if std
+            else "d var/d x_i = 2 (x_i - mean) / (n - ddof)"
+        ),
+        # (x - mean)² overflows for numbers beyond about 1e154: the gate's check says so
+        always_finite=False,
+    )
+
+
+def _where_op(condition: Array) -> Op:
+    """``where`` for one (copied) boolean ``condition``: a router per element."""
+
+    def local(a: Any, b: Any, out: Any) -> tuple[Array, Array]:
+        result = _values(out)
+        to_a = np.broadcast_to(condition, result.shape)
+        return to_a.astype(result.dtype), (~to_a).astype(result.dtype)
+
+    return Op(
+        "where",
+        "where",
+        2,
+        forward=None,
+        array_forward=lambda a, b: np.where(condition, a, b),
+        local=local,
+        formula="d where(c, a, b)/da = 1 where c, else 0; d/db = 1 where not c  (router)",
+        written="where(c, {0}, {1})",
+        always_finite=True,
+    )
+
+
+def where(condition: ArrayLike, a: TensorOperand, b: TensorOperand) -> Tensor:
+    """``a`` where ``condition`` holds and ``b`` elsewhere, elementwise with numpy broadcasting
+    (as ``torch.where`` and ``np.where``).
+
+    The gradient is routed as max's is: upstream goes to ``a`` where the condition holds and to
+    ``b`` where it does not (summed back where broadcasting stretched them). ``condition`` is
+    an array of booleans, such as ``x.data > 0``: a constant of the gate with no gradient, so
+    never a Tensor. One of ``a`` and ``b`` may be a number or an array (a constant).
+
+    Raises:
+        TypeError: ``condition`` is a Tensor or not booleans, or neither ``a`` nor ``b`` is a
+            Tensor.
+        ValueError: ``condition``, ``a`` and ``b`` do not broadcast to one shape.
+    """
+    if isinstance(condition, Tensor):
+        raise TypeError(
+            "where: the condition is an array of booleans, not a Tensor (it gets no gradient); "
+            "compare the numbers, as where(x.data > 0, x, y)"
+        )
+    mask = np.array(condition, copy=True)  # a copy: later changes to it change nothing here
+    if mask.dtype != np.bool_:
+        raise TypeError(
+            f"where: the condition must be booleans (such as x.data > 0), got dtype {mask.dtype}"
+        )
+    like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else None
+    if like is None:
+        raise TypeError("where needs a Tensor as a or b; for arrays only, use np.where")
+    first, second = _as_tensor(a, like), _as_tensor(b, like)
+    try:
+        np.broadcast_shapes(mask.shape, first.shape, second.shape)
+    except ValueError:
+        raise ValueError(
+            f"where: the condition's shape {mask.shape}, a's {first.shape} and b's "
+            f"{second.shape} do not broadcast to one shape"
+        ) from None
+    return apply(_where_op(mask), first, second)
+
+
+def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Tensors of one shape joined along a new axis (as ``torch.stack``): each gets an axis of
+    length 1 at ``axis`` (:meth:`Tensor.unsqueeze`), then they are concatenated along it, so
+    each input gets its own slice of the gradient back."""
+    items = list(tensors)
+    if not items:
+        raise ValueError("stack needs at least one tensor")
+    first = _as_tensor(items[0], None)
+    rest = [_as_tensor(t, first) for t in items[1:]]
+    for t in rest:
+        if t.shape != first.shape:
+            raise ValueError(
+                f"stack: all tensors need the same shape, got {first.shape} and {t.shape}"
+            )
+    position = _new_axis(axis, first.ndim, "stack")
+    return concatenate([t.unsqueeze(position) for t in (first, *rest)], axis=position)
 
 
 _ops.register(MATMUL)
@@ -914,6 +1446,28 @@ def _describe_bad(a: Array) -> str:
     return (
         f"{int(bad.sum())} non-finite value(s) ({a[first] if a.ndim else a}) first at index {first}"
     )
+
+
+def seed_of(tensor: Tensor, grad: ArrayLike | None) -> Array:
+    """``backward(grad)``'s seed for ``tensor``, checked: 1 for a one-element tensor (a loss),
+    else ``grad``, which must have exactly the tensor's shape and be finite."""
+    if grad is None:
+        if tensor.data.size != 1:
+            raise ValueError(
+                f"backward() without a gradient needs a one-element tensor (a loss), this "
+                f"one has shape {tensor.shape}. Reduce it first (.sum(), .mean()) or pass "
+                "backward(grad) with grad shaped like it"
+            )
+        return np.ones_like(tensor.data)
+    seed = _float_array(grad, tensor.dtype, "backward(grad)")
+    if seed.shape != tensor.shape:
+        raise ValueError(
+            f"backward(grad): grad has shape {seed.shape} but the tensor has shape "
+            f"{tensor.shape}; the gradient of a value always has the value's shape"
+        )
+    if not all_finite(seed):
+        raise NonFiniteError(f"backward(grad): grad holds {_describe_bad(seed)}")
+    return seed
 
 
 def _float_array(data: Any, dtype: Any, who: str) -> Array:

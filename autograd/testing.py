@@ -9,6 +9,9 @@ that into test data:
 * :func:`ops` draws an op from the table (with a few members of the ``x ** n`` family).
 * :func:`expressions` draws whole programs over the ops, as DAGs that *reuse* values (``x * x``,
   a node feeding several later nodes), ready for :func:`autograd.gradcheck`.
+* :func:`array_inputs` draws arrays for one op, element by element as :func:`op_inputs` does,
+  for Tensors; :func:`check_array_rules` checks that the op's array rules give, element by
+  element, what its number rules give (one op, one definition, two kinds of input).
 
 Property-testing an op you added, say ``cube``::
 
@@ -44,7 +47,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from autograd.engine import Value, apply
 from autograd.ops import NEG, OPS, Op, power
@@ -53,10 +58,13 @@ __all__ = [
     "DEFAULT_POWERS",
     "MAX_MAGNITUDE",
     "MAX_SENSITIVITY",
+    "ArrayRuleError",
     "Expression",
     "LocalDerivativeError",
     "Step",
+    "array_inputs",
     "central_difference",
+    "check_array_rules",
     "check_local",
     "expressions",
     "finite_floats",
@@ -112,6 +120,59 @@ def op_inputs(op: Op) -> st.SearchStrategy[tuple[float, ...]]:
     low, high = op.sample_range
     element = finite_floats(low, high)
     return st.tuples(*([element] * op.arity)).filter(lambda xs: bool(op.smooth(*xs)))
+
+
+def array_inputs(
+    op: Op, shapes: st.SearchStrategy[tuple[int, ...]] | None = None
+) -> st.SearchStrategy[tuple[np.ndarray, ...]]:
+    """Input arrays for ``op`` (one per input, all of one shape drawn from ``shapes``: up to 3
+    axes of up to 4 by default), each element tuple drawn as :func:`op_inputs` draws one."""
+    shapes = hnp.array_shapes(min_dims=0, max_dims=3, max_side=4) if shapes is None else shapes
+
+    @st.composite
+    def arrays(draw: st.DrawFn) -> tuple[np.ndarray, ...]:
+        shape = draw(shapes)
+        size = math.prod(shape)
+        rows = draw(st.lists(op_inputs(op), min_size=size, max_size=size))
+        columns = np.array(rows, dtype=float).reshape(size, op.arity)
+        return tuple(columns[:, i].reshape(shape) for i in range(op.arity))
+
+    return arrays()
+
+
+def check_array_rules(op: Op, arrays: Sequence[np.ndarray], rtol: float = 1e-13) -> None:
+    """Check that ``op``'s rules on arrays (what Tensors run) agree, element by element, with
+    its rules on numbers (what Values run): the same value and the same local derivatives.
+
+    Raises:
+        ArrayRuleError: naming the element, the rule and both answers.
+    """
+    forward, local = op.on_arrays
+    out = np.broadcast_to(np.asarray(forward(*arrays), dtype=float), arrays[0].shape)
+    locals_ = [
+        np.broadcast_to(np.asarray(d, dtype=float), arrays[0].shape) for d in local(*arrays, out)
+    ]
+    for index in np.ndindex(arrays[0].shape):
+        xs = [float(a[index]) for a in arrays]
+        expected = op.on_floats(*xs)
+        if not math.isclose(out[index], expected, rel_tol=rtol, abs_tol=1e-300):
+            raise ArrayRuleError(
+                f"{op.name}'s array forward gives {out[index]!r} at element {index} "
+                f"({op.write(*map(repr, xs))}), its number forward {expected!r}"
+            )
+        # each rule alone: the number rule gets the array rule's output (numpy's and math's
+        # tanh may differ in the last bit, which 1 - tanh^2 would magnify)
+        for i, d in enumerate(op.local(*xs, float(out[index]))):
+            if not math.isclose(locals_[i][index], d, rel_tol=rtol, abs_tol=1e-300):
+                raise ArrayRuleError(
+                    f"{op.name}'s array local derivative for input {i} gives "
+                    f"{locals_[i][index]!r} at element {index} ({op.write(*map(repr, xs))}), "
+                    f"its number rule {d!r}"
+                )
+
+
+class ArrayRuleError(AssertionError):
+    """An op's rules on arrays disagree with its rules on numbers (see check_array_rules)."""
 
 
 def table_ops(powers: Iterable[float] = DEFAULT_POWERS) -> list[Op]:
@@ -212,10 +273,6 @@ class Step:
     args: tuple[int, ...]
 
 
-def _infix(op: Op) -> bool:
-    return op.arity == 2 and op.symbol in ("+", "-", "*", "/", "**")
-
-
 @dataclass(frozen=True)
 class Expression:
     """A recorded straight-line program: inputs, then steps; the last node is the output.
@@ -262,15 +319,7 @@ class Expression:
 
     def format_step(self, step: Step) -> str:
         """One step as code: ``x0 * v1``, ``v0**2``, ``-v3``, ``tanh(v2)``."""
-        args = [self.name(i) for i in step.args]
-        op = step.op
-        if _infix(op):
-            return f"{args[0]} {op.symbol} {args[1]}"
-        if op.name == "neg" and op.arity == 1:
-            return f"-{args[0]}"
-        if op.name == "pow" and op.arity == 1 and op.symbol.startswith("**"):
-            return f"{args[0]}{op.symbol}"
-        return f"{op.name}({', '.join(args)})"
+        return step.op.write(*(self.name(i) for i in step.args))
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         # Hypothesis (and IPython) would otherwise print the dataclass fields, not the program.

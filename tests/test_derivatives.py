@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -209,10 +210,93 @@ def test_a_gradient_graph_can_be_drawn() -> None:
     assert "σ" in source and "df/dx" in source
 
 
-def test_create_graph_is_for_values() -> None:
+def test_a_tensor_gradient_is_a_graph_too() -> None:
     t = Tensor([1.0, 2.0], "t")
-    with pytest.raises(TypeError, match="create_graph=True"):
-        autograd.grad((t * t).sum(), t, create_graph=True)
+    g = autograd.grad((t * t * t).sum(), t, create_graph=True)  # 3 t^2
+    assert isinstance(g, Tensor) and g.requires_grad
+    assert np.array_equal(g.data, [3.0, 12.0])
+    assert np.array_equal(autograd.grad(g.sum(), t), [6.0, 12.0])  # 6 t
+    assert np.array_equal(t.grad, [0.0, 0.0])  # nothing accumulated anywhere
+
+
+# Tensor functions whose Hessians are checked against torch: every structured op's VJP is
+# differentiated again (matmul both sides, broadcasting, sum, mean, max, reshape, transpose,
+# indexing, concatenation, softmax, log_softmax, cross-entropy). Each: ours, then torch's.
+W = np.array([[0.5, -1.0, 0.2], [0.1, 0.4, -0.3]])
+B = np.array([0.05, -0.2])
+TENSOR_FUNCTIONS: list[tuple[str, Any, Any]] = [
+    (
+        "tanh layer",
+        lambda x: (Tensor(W) @ x + B).tanh().sum(),
+        lambda t, th: th.tanh(th.tensor(W) @ t + th.tensor(B)).sum(),
+    ),
+    (
+        "x @ W.T",
+        lambda x: (x.reshape(1, 3).matmul_t(Tensor(W)).sigmoid() ** 2).mean(),
+        lambda t, th: (th.sigmoid(t.reshape(1, 3) @ th.tensor(W).T) ** 2).mean(),
+    ),
+    ("x @ x", lambda x: (x @ x) * x.sum(), lambda t, th: (t @ t) * t.sum()),
+    (
+        "softmax",
+        lambda x: (x.softmax() * np.arange(3.0)).sum(),
+        lambda t, th: (th.softmax(t, 0) * th.arange(3.0, dtype=th.float64)).sum(),
+    ),
+    (
+        "log_softmax",
+        lambda x: x.log_softmax()[1] * 2.0,
+        lambda t, th: th.log_softmax(t, 0)[1] * 2.0,
+    ),
+    (
+        "cross-entropy",
+        lambda x: (Tensor(W) @ x).reshape(1, 2).cross_entropy([1]),
+        lambda t, th: th.nn.functional.cross_entropy(
+            (th.tensor(W) @ t).reshape(1, 2), th.tensor([1])
+        ),
+    ),
+    (
+        "max and index",
+        lambda x: (x * x).max() + x[[0, 0, 2]].exp().sum(),
+        lambda t, th: (t * t).max() + t[[0, 0, 2]].exp().sum(),
+    ),
+    (
+        "concatenate, transpose",
+        lambda x: (autograd.concatenate([x, x * x]).reshape(2, 3).T.sum(axis=1) ** 3).sum(),
+        lambda t, th: (th.cat([t, t * t]).reshape(2, 3).T.sum(dim=1) ** 3).sum(),
+    ),
+    (
+        "broadcast",
+        lambda x: ((x.reshape(3, 1) * x) ** 2).mean(axis=0).sum(),
+        lambda t, th: ((t.reshape(3, 1) * t) ** 2).mean(dim=0).sum(),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs"), [c[1:] for c in TENSOR_FUNCTIONS], ids=[c[0] for c in TENSOR_FUNCTIONS]
+)
+def test_tensor_hessians_match_pytorch(ours: Any, theirs: Any) -> None:
+    torch = pytest.importorskip("torch", reason="the oracle here (pip install torch==2.13.0)")
+    x0 = np.array([0.3, -0.7, 1.2])
+    hessian = autograd.hessian(ours, Tensor(x0, "x"))
+    expected = torch.autograd.functional.hessian(
+        lambda t: theirs(t, torch), torch.tensor(x0)
+    ).numpy()
+    assert hessian.shape == (3, 3)
+    assert np.allclose(hessian, expected, rtol=1e-9, atol=1e-12)
+
+
+def test_backward_with_create_graph_leaves_graphs_in_grad() -> None:
+    x = Value(2.0, "x")
+    (x**3).backward(create_graph=True)
+    assert isinstance(x.grad, Value) and x.grad.data == 12.0
+    assert autograd.grad(x.grad, x) == 12.0  # d(3x^2)/dx = 6x
+    t = Tensor([1.0, -2.0], "t")
+    (t**3).sum().backward(create_graph=True)
+    assert isinstance(t.grad, Tensor) and np.array_equal(t.grad.data, [3.0, 12.0])
+    (t**3).sum().backward(create_graph=True)  # accumulates, as backward does
+    assert np.array_equal(t.grad.data, [6.0, 24.0])
+    with pytest.raises(TypeError, match="on_step"):
+        x.backward(on_step=print, create_graph=True)
 
 
 def test_a_gradient_graph_has_no_needless_gates() -> None:

@@ -297,6 +297,13 @@ UNARY_LOCALS: list[tuple[str, Callable[[Value], Value], Callable[[float], float]
     ("relu", lambda v: v.relu(), lambda a: 1.0 if a > 0 else 0.0, [*POINTS, 0.0]),
     ("pow", lambda v: v**3, lambda a: 3 * a**2, POINTS),
     ("pow", lambda v: v**-1.5, lambda a: -1.5 * a**-2.5, POSITIVE),
+    ("abs", lambda v: v.abs(), lambda a: 1.0 if a > 0 else -1.0 if a < 0 else 0.0, [*POINTS, 0.0]),
+    ("abs", lambda v: abs(v), lambda a: math.copysign(1.0, a) if a else 0.0, [*POINTS, -0.0]),
+    ("sqrt", lambda v: v.sqrt(), lambda a: 0.5 * a**-0.5, POSITIVE),
+    ("sin", lambda v: v.sin(), math.cos, POINTS),
+    ("cos", lambda v: v.cos(), lambda a: -math.sin(a), POINTS),
+    # d/da log(1 + e^a) = e^a / (1 + e^a), written out as the derivative of the definition
+    ("softplus", lambda v: v.softplus(), lambda a: math.exp(a) / (1 + math.exp(a)), POINTS),
 ]
 
 
@@ -330,6 +337,11 @@ BINARY_LOCALS: list[
         "max",
         lambda a, b: a.max(b),
         lambda a, b: (1.0, 0.0) if a > b else (0.0, 1.0) if b > a else (0.5, 0.5),
+    ),
+    (
+        "min",
+        lambda a, b: a.min(b),
+        lambda a, b: (1.0, 0.0) if a < b else (0.0, 1.0) if b < a else (0.5, 0.5),
     ),
 ]
 

@@ -20,8 +20,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autograd import NonFiniteError, Value
+from autograd import OPS, NonFiniteError, Value, topological_order
 from viz.expression import (
+    FUNCTION_LIST,
+    FUNCTIONS,
     MAX_DEPTH,
     MAX_LENGTH,
     MAX_OPERATORS,
@@ -153,12 +155,57 @@ def test_unary_minus_and_plus() -> None:
         ("relu(-x)", 0.0),
         ("max(x, 2)", 2.0),
         ("max(x, -2)", 0.5),
+        ("min(x, 2)", 0.5),
+        ("min(x, -2)", -2.0),
+        ("abs(-x)", 0.5),
+        ("sqrt(x)", math.sqrt(0.5)),
+        ("sin(x)", math.sin(0.5)),
+        ("cos(x)", math.cos(0.5)),
+        ("softplus(x)", math.log1p(math.exp(0.5))),
         ("x / 4 - 1", -0.875),
         ("2 ** x", 2**0.5),
     ],
 )
 def test_functions_and_operators(text: str, expected: float) -> None:
     assert build(text, {"x": 0.5}).data == pytest.approx(expected, rel=1e-15)
+
+
+def test_the_functions_are_the_call_ops_of_the_table() -> None:
+    """Every op on numbers written as a call is callable, with its arity; nothing else is."""
+    expected = {
+        name: op.arity for name, op in OPS.items() if op.forward is not None and not op.written
+    }
+    assert {name: arity for name, (arity, _) in FUNCTIONS.items()} == expected
+    assert {"exp", "log", "sigmoid", "tanh", "relu", "max", "min", "abs", "sqrt"} <= set(expected)
+    assert not {"add", "neg", "pow_value", "reciprocal", "matmul"} & set(FUNCTIONS)
+    for name, (arity, gate) in FUNCTIONS.items():
+        node = gate(*(Value(0.5 + i) for i in range(arity)))
+        assert node.gate is OPS[name]
+    assert FUNCTION_LIST.endswith("max(a, b) and min(a, b)")
+
+
+def test_a_refused_call_lists_every_function() -> None:
+    with pytest.raises(ExpressionError) as caught:
+        parse("foo(x)")
+    message = str(caught.value)
+    assert message.endswith(f"the functions are {FUNCTION_LIST}")
+    assert all(name in message for name in FUNCTIONS)
+
+
+def test_gradients_through_the_functions_added_with_the_table() -> None:
+    f = build("sqrt(x) * sin(x) + min(x, 1) * softplus(-x) + abs(cos(x))", {"x": 0.7})
+    f.backward()
+    (x,) = (node for node in topological_order(f) if node.label == "x")
+    a = 0.7
+    s = 1 / (1 + math.exp(a))  # σ(-a), softplus'(-a)
+    expected = (
+        math.cos(a) * math.sqrt(a)
+        + math.sin(a) / (2 * math.sqrt(a))
+        + math.log1p(math.exp(-a))
+        - a * s
+        - math.sin(a)
+    )
+    assert x.grad == pytest.approx(expected, rel=1e-12)
 
 
 def test_a_constant_alone_is_a_leaf() -> None:

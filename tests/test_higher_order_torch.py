@@ -69,6 +69,13 @@ TORCH_OPS: dict[str, TorchFn] = {
     "tanh": lambda a: torch.tanh(a),
     "relu": lambda a: torch.relu(a),
     "max": lambda a, b: torch.maximum(a, b),
+    "min": lambda a, b: torch.minimum(a, b),
+    "abs": lambda a: torch.abs(a),
+    "sqrt": lambda a: torch.sqrt(a),
+    "sin": lambda a: torch.sin(a),
+    "cos": lambda a: torch.cos(a),
+    # log(e^a + e^0): F.softplus would return a itself beyond its threshold of 20
+    "softplus": lambda a: torch.logaddexp(a, torch.zeros_like(a)),
     "matmul": lambda a, b: a @ b,
     "matmul_t": lambda a, b: a @ b.T,
 }
@@ -88,6 +95,12 @@ POINTS: dict[str, list[tuple[float, ...]]] = {
     "tanh": [(-0.9,), (0.5,)],
     "relu": [(-0.7,), (1.3,)],
     "max": [(1.2, -0.4), (-0.8, 0.3)],
+    "min": [(1.2, -0.4), (-0.8, 0.3)],
+    "abs": [(-0.7,), (1.3,)],
+    "sqrt": [(0.3,), (2.5,)],
+    "sin": [(-0.9,), (2.1,)],
+    "cos": [(-0.9,), (2.1,)],
+    "softplus": [(-2.1,), (0.4,), (25.0,)],
 }
 
 #: The ``x ** n`` family (one cached op per exponent), at points inside each one's domain. 0
@@ -197,7 +210,7 @@ def test_second_derivatives_of_each_op_match_torch(name: str, point: tuple[float
     op = OPS[name]
     got = ours(lambda *xs: autograd.apply(op, *xs), point)
     assert_same(got, theirs(TORCH_OPS[name], point))
-    if name in ("relu", "max"):  # piecewise linear: the second derivative is exactly 0
+    if name in ("relu", "max", "min", "abs"):  # piecewise linear: the second derivative is 0
         assert np.array_equal(got.hessian, np.zeros_like(got.hessian))
 
 
@@ -284,6 +297,7 @@ def test_number_operands_are_constants_in_second_derivatives_too() -> None:
         (lambda x: 3 / x, lambda x: 3 / x, -1.3),
         (lambda x: (x - 1.5) * x, lambda x: (x - 1.5) * x, 0.4),
         (lambda x: x.max(1.0) * x, lambda x: torch.clamp(x, min=1.0) * x, 1.7),
+        (lambda x: x.min(1.0) * x, lambda x: torch.clamp(x, max=1.0) * x, 0.4),
     ]
     for f, g, at in cases:
         assert_same(ours(f, (at,)), theirs(g, (at,)))
@@ -532,6 +546,52 @@ JACOBIAN_CASES: list[JacobianCase] = [
     _unary("x ** 3", lambda t: t**3, lambda t: t**3, A23),
     _unary("x ** -1", lambda t: t**-1, lambda t: t**-1, A23),
     _unary("x ** 0.5", lambda t: t**0.5, lambda t: t**0.5, POS23),
+    _unary("abs", lambda t: t.abs(), torch.abs, A23),
+    _unary("sqrt", lambda t: t.sqrt(), torch.sqrt, POS23),
+    _unary("sin", lambda t: t.sin(), torch.sin, A23),
+    _unary("cos", lambda t: t.cos(), torch.cos, A23),
+    _unary("softplus", lambda t: t.softplus(), F.softplus, A23),
+    *_both_sides("minimum", lambda a, b: a.minimum(b), torch.minimum, A23, B23),
+    *_both_sides("minimum (2,3) (3,)", lambda a, b: a.minimum(b), torch.minimum, A23, V3),
+    _unary("min all", lambda t: t.min(), lambda t: t.amin(), T234),
+    _unary("min axis 1", lambda t: t.min(axis=1), lambda t: t.amin(dim=1), T234),
+    _unary(
+        "min axes (0, 2) keepdims",
+        lambda t: t.min(axis=(0, 2), keepdims=True),
+        lambda t: t.amin(dim=(0, 2), keepdim=True),
+        T234,
+    ),
+    _unary("clip [-1, 0.5]", lambda t: t.clip(-1.0, 0.5), lambda t: t.clamp(-1.0, 0.5), A23),
+    _unary("clip [0.2, ∞)", lambda t: t.clip(0.2), lambda t: t.clamp(min=0.2), A23),
+    *_both_sides(
+        "where",
+        lambda a, b: autograd.where(A23 > 0, a, b),
+        lambda a, b: torch.where(torch.tensor(A23 > 0), a, b),
+        A23,
+        V3,
+    ),
+    _unary("var all", lambda t: t.var(), lambda t: t.var(unbiased=False), T234),
+    _unary("var axis 1 ddof 1", lambda t: t.var(axis=1, ddof=1), lambda t: t.var(dim=1), T234),
+    _unary("std all ddof 1", lambda t: t.std(ddof=1), lambda t: t.std(), T234),
+    _unary(
+        "std axes (0, 2) keepdims",
+        lambda t: t.std(axis=(0, 2), keepdims=True),
+        lambda t: t.std(dim=(0, 2), keepdim=True, unbiased=False),
+        T234,
+    ),
+    *_both_sides("dot", lambda a, b: a.dot(b), torch.dot, V3, _data(3)),
+    _unary(
+        "stack [x, c, x] axis 1",
+        lambda t: autograd.stack([t, _const(B23), t], axis=1),
+        lambda t: torch.stack([t, _t(B23), t], dim=1),
+        A23,
+    ),
+    _unary(
+        "unsqueeze, squeeze, flatten",
+        lambda t: t.unsqueeze(1).squeeze(0).flatten(),
+        lambda t: t.unsqueeze(1).squeeze(0).flatten(),
+        _data(1, 3),
+    ),
     *_both_sides("maximum", lambda a, b: a.maximum(b), torch.maximum, A23, B23),
     *_both_sides("maximum (2,3) (3,)", lambda a, b: a.maximum(b), torch.maximum, A23, V3),
     *_both_sides("add (2,3) + (3,)", lambda a, b: a + b, lambda a, b: a + b, A23, V3),

@@ -156,6 +156,7 @@ BINARY: dict[str, TensorFn] = {
     "mul": lambda a, b: a * b,
     "truediv": lambda a, b: a / b,
     "maximum": lambda a, b: a.maximum(b),
+    "minimum": lambda a, b: a.minimum(b),
 }
 
 
@@ -166,7 +167,7 @@ def binary_cases() -> list[GradCase]:
             name = f"{op}-{where}"
             a = normal(name + "a", *sa)
             b = away_from_zero(name + "b", *sb) if op == "truediv" else normal(name + "b", *sb)
-            if op == "maximum":  # keep every pair at least 0.1 apart: no tie within eps
+            if op in ("maximum", "minimum"):  # keep every pair 0.1 apart: no tie within eps
                 a = a + 0.2 * np.sign(a - b + 1e-300) * (np.abs(a - b) < 0.1)
             cases.append((name, f, [a, b]))
     return cases
@@ -190,6 +191,12 @@ def unary_cases() -> list[GradCase]:
         ("reciprocal", lambda a: a.reciprocal(), away_from_zero),
         ("2**a", lambda a: 2.0**a, normal),  # pow_value: a constant base, a tensor exponent
         ("a**a", lambda a: a**a, positive),
+        ("abs", lambda a: a.abs(), away_from_zero),
+        ("abs()", lambda a: abs(a), away_from_zero),
+        ("sqrt", lambda a: a.sqrt(), positive),
+        ("sin", lambda a: a.sin(), normal),
+        ("cos", lambda a: a.cos(), normal),
+        ("softplus", lambda a: a.softplus(), normal),
     ]
     cases: list[GradCase] = []
     for name, f, draw in unary:
@@ -249,7 +256,7 @@ AXES: list[int | tuple[int, ...] | None] = [None, 0, 1, 2, -1, (0, 2), (1, 2), (
 
 def reduction_cases() -> list[GradCase]:
     cases: list[GradCase] = []
-    for kind in ("sum", "mean", "max"):
+    for kind in ("sum", "mean", "max", "min"):
         for axis in AXES:
             for keepdims in (False, True):
 
@@ -306,6 +313,59 @@ def shape_cases() -> list[GradCase]:
     ]
 
 
+def api_cases() -> list[GradCase]:
+    """clip, where, var and std, dot, flatten, squeeze, unsqueeze and stack."""
+    x = distinct("api", 3, 4)  # multiples of 0.35: none within eps of a clip bound
+    condition = np.array([[True], [False], [True]])
+    cases: list[GradCase] = [
+        ("clip", lambda a: a.clip(-1.0, 1.2), [x]),
+        ("clip-low", lambda a: a.clip(low=0.1), [x]),
+        ("clip-high", lambda a: a.clip(high=-0.2), [x]),
+        (
+            "where",
+            lambda a, b: autograd.where(x > 0, a, b),
+            [normal("wa", 3, 4), normal("wb", 3, 4)],
+        ),
+        (
+            "where-broadcast",
+            lambda a, b: autograd.where(condition, a, b),
+            [normal("wba", 3, 4), normal("wbb", 4)],
+        ),
+        ("where-number", lambda a: autograd.where(x < 0, 0.5, a), [normal("wn", 3, 4)]),
+        ("dot", lambda a, b: a.dot(b), [normal("da", 4), normal("db", 4)]),
+        ("dot-self", lambda a: a.dot(a), [normal("ds", 5)]),
+        ("flatten", lambda a: a.flatten(), [normal("fl", 2, 3, 4)]),
+        ("flatten-0d", lambda a: a.flatten(), [normal("fl0")]),
+        ("squeeze", lambda a: a.squeeze(), [normal("sq", 1, 3, 1)]),
+        ("squeeze-axis", lambda a: a.squeeze(-1), [normal("sqa", 1, 3, 1)]),
+        ("unsqueeze", lambda a: a.unsqueeze(1), [normal("us", 2, 3)]),
+        ("unsqueeze-last", lambda a: a.unsqueeze(-1), [normal("usl", 2, 3)]),
+        (
+            "stack",
+            lambda a, b: autograd.stack([a, b, a], axis=-1),
+            [normal("sta", 2, 3), normal("stb", 2, 3)],
+        ),
+    ]
+    for kind in ("var", "std"):
+        for axis, keepdims, ddof in [
+            (None, False, 0),
+            (None, True, 1),
+            (0, False, 1),
+            (-1, True, 0),
+            ((0, 2), False, 0),
+            ((1, 2), True, 2),
+        ]:
+            name = f"{kind}-axis{axis}-keepdims{keepdims}-ddof{ddof}".replace(" ", "")
+
+            def f(
+                a: Tensor, kind: str = kind, axis: Any = axis, keep: bool = keepdims, d: int = ddof
+            ) -> Any:
+                return getattr(a, kind)(axis=axis, keepdims=keep, ddof=d)
+
+            cases.append((name, f, [normal(name, 2, 3, 4)]))
+    return cases
+
+
 def softmax_cases() -> list[GradCase]:
     cases: list[GradCase] = []
     for kind in ("softmax", "log_softmax"):
@@ -334,6 +394,7 @@ GRAD_CASES: list[GradCase] = [
     *matmul_cases(),
     *reduction_cases(),
     *shape_cases(),
+    *api_cases(),
     *softmax_cases(),
 ]
 
@@ -362,7 +423,8 @@ def test_gradcheck_cases_cover_every_tensor_op() -> None:
         covered |= op_names(f(*(Tensor(x) for x in inputs)))
     shaped = {"sum", "mean", "max", "reshape", "transpose", "index", "concatenate", "pow"}
     softmax = {"softmax", "log_softmax", "cross_entropy"}
-    missing = (set(OPS) | shaped | softmax) - covered
+    api = {"min", "clip", "where", "var", "std"}
+    missing = (set(OPS) | shaped | softmax | api) - covered
     assert not missing, f"add gradcheck cases for {sorted(missing)}"
 
 

@@ -89,6 +89,7 @@ BINARY: dict[str, tuple[Fn, Fn]] = {
     "mul": (lambda a, b: a * b, torch.mul),
     "truediv": (lambda a, b: a / b, torch.true_divide),
     "maximum": (lambda a, b: a.maximum(b), torch.maximum),
+    "minimum": (lambda a, b: a.minimum(b), torch.minimum),
 }
 
 
@@ -135,6 +136,11 @@ UNARY: dict[str, tuple[Fn, Fn, tuple[float, float]]] = {
     "pow-1": (lambda a: a**-1, lambda t: t**-1, (0.5, 3.0)),
     "pow0.5": (lambda a: a**0.5, torch.sqrt, (0.1, 5.0)),
     "pow1.5": (lambda a: a**1.5, lambda t: t**1.5, (0.1, 5.0)),
+    "abs": (lambda a: a.abs(), torch.abs, (-3.0, 3.0)),
+    "sqrt": (lambda a: a.sqrt(), torch.sqrt, (0.1, 5.0)),
+    "sin": (lambda a: a.sin(), torch.sin, (-4.0, 4.0)),
+    "cos": (lambda a: a.cos(), torch.cos, (-4.0, 4.0)),
+    "softplus": (lambda a: a.softplus(), F.softplus, (-6.0, 6.0)),
 }
 
 
@@ -196,7 +202,12 @@ def torch_dims(axis: int | tuple[int, ...] | None, ndim: int) -> int | tuple[int
     return tuple(range(ndim)) if axis is None else axis
 
 
-TORCH_REDUCTIONS: dict[str, Fn] = {"sum": torch.sum, "mean": torch.mean, "max": torch.amax}
+TORCH_REDUCTIONS: dict[str, Fn] = {
+    "sum": torch.sum,
+    "mean": torch.mean,
+    "max": torch.amax,
+    "min": torch.amin,
+}
 
 
 def reduction_pair(
@@ -211,7 +222,7 @@ def reduction_pair(
     return ours, theirs
 
 
-@pytest.mark.parametrize("kind", ["sum", "mean", "max"])
+@pytest.mark.parametrize("kind", ["sum", "mean", "max", "min"])
 @settings(max_examples=30, deadline=None)
 @given(case=reductions(), seed=seeds)
 def test_reductions_match_torch(
@@ -222,15 +233,17 @@ def test_reductions_match_torch(
     check_against_torch(ours, theirs, [uniform(seed, shape)])
 
 
+@pytest.mark.parametrize("kind", ["max", "min"])
 @settings(max_examples=30, deadline=None)
 @given(case=reductions(), seed=seeds)
-def test_max_with_ties_splits_like_torch_amax(
-    case: tuple[tuple[int, ...], Any, bool], seed: int
+def test_max_and_min_with_ties_split_like_torch_amax_and_amin(
+    kind: str, case: tuple[tuple[int, ...], Any, bool], seed: int
 ) -> None:
-    """Few distinct values, so most groups have tied maxima: both split the gradient evenly."""
+    """Few distinct values, so most groups have tied maxima (minima): both split the gradient
+    evenly, as torch.amax (torch.amin) does."""
     shape, axis, keepdims = case
     x = np.random.default_rng(seed).integers(0, 3, shape).astype(np.float64)
-    ours, theirs = reduction_pair("max", axis, keepdims, len(shape))
+    ours, theirs = reduction_pair(kind, axis, keepdims, len(shape))
     check_against_torch(ours, theirs, [x])
 
 
@@ -247,6 +260,12 @@ def test_maximum_tie_and_relu_at_zero_like_torch() -> None:
     a, b = np.array([1.0, 2.0, -1.0]), np.array([1.0, 0.0, -1.0])
     check_against_torch(lambda x, y: x.maximum(y), torch.maximum, [a, b])
     check_against_torch(lambda x: x.relu(), torch.relu, [np.array([0.0, -0.0, 1.0, -1.0])])
+
+
+def test_minimum_tie_and_abs_at_zero_like_torch() -> None:
+    a, b = np.array([1.0, 2.0, -1.0]), np.array([1.0, 0.0, -1.0])
+    check_against_torch(lambda x, y: x.minimum(y), torch.minimum, [a, b])
+    check_against_torch(lambda x: x.abs(), torch.abs, [np.array([0.0, -0.0, 1.0, -1.0])])
 
 
 # -- shapes: reshape, transpose, indexing, concatenate ---------------------------------------------

@@ -53,6 +53,14 @@ TORCH_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "tanh": torch.tanh,
     "relu": torch.relu,
     "max": torch.maximum,
+    "min": torch.minimum,
+    "abs": torch.abs,
+    "sqrt": torch.sqrt,
+    "sin": torch.sin,
+    "cos": torch.cos,
+    # log(e^x + e^0), stable everywhere. (F.softplus returns x itself beyond threshold=20, and
+    # its slope exactly 1 there, which differs from σ(x) by more than RTOL up to x = 21.)
+    "softplus": lambda t: torch.logaddexp(t, torch.zeros_like(t)),
 }
 
 #: power(n) is cached per exponent, so the Op objects of the strategy's powers are these.
@@ -126,7 +134,7 @@ def test_each_op_matches_torch_at_a_point(op: Op) -> None:
 
 # -- conventions at kinks ----------------------------------------------------------------------
 
-MAX, RELU = OPS["max"], OPS["relu"]
+MAX, MIN, RELU, ABS = OPS["max"], OPS["min"], OPS["relu"], OPS["abs"]
 
 
 @pytest.mark.parametrize("a", [2.0, -3.5, 0.0])
@@ -175,3 +183,30 @@ def test_sigmoid_saturates_like_torch() -> None:
         theirs, their_grads = run_torch(expr)
         assert ours == theirs
         assert math.isclose(our_grads[0], their_grads[0], abs_tol=1e-300)
+
+
+@pytest.mark.parametrize("a", [2.0, -3.5, 0.0])
+def test_min_tie_splits_the_gradient_like_torch(a: float) -> None:
+    expr = Expression((a, a), (Step(MIN, (0, 1)),))
+    assert run_ours(expr) == run_torch(expr) == (a, [0.5, 0.5])
+
+
+@pytest.mark.parametrize("a", [0.0, -0.0])
+def test_abs_at_zero_gives_zero_like_torch(a: float) -> None:
+    expr = Expression((a,), (Step(ABS, (0,)),))
+    assert run_ours(expr) == run_torch(expr) == (0.0, [0.0])
+
+
+@pytest.mark.parametrize("x", [-800.0, -40.0, -1.5, 0.0, 3.0, 19.0, 40.0, 800.0])
+def test_softplus_is_stable_far_out_like_torch(x: float) -> None:
+    """softplus(x) = log(1 + e^x) for large |x|: no overflow at 800, the tiny e^x kept at -40;
+    the same as F.softplus (with no threshold: its default returns x beyond 20)."""
+    expr = Expression((x,), (Step(OPS["softplus"], (0,)),))
+    ours, (our_grad,) = run_ours(expr)
+    theirs, (their_grad,) = run_torch(expr)
+    assert close(ours, theirs) and close(our_grad, their_grad)
+    if abs(x) <= 40:
+        t = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+        out = torch.nn.functional.softplus(t, threshold=100.0)
+        out.backward()
+        assert close(ours, out.item()) and close(our_grad, t.grad.item())

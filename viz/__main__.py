@@ -19,6 +19,7 @@ import contextlib
 import os
 import re
 import sys
+import textwrap
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from typing import NoReturn
 
 from viz.demo import render_demo
 from viz.diagram import draw
-from viz.expression import ExpressionError, build, parse_assignment
+from viz.expression import FUNCTION_LIST, ExpressionError, build, parse_assignment
 from viz.render import RenderError, choose_renderer, format_for, write_atomically
 from viz.stepper import step
 from viz.style import format_number
@@ -43,11 +44,19 @@ Draw the computational graph of EXPRESSION in the lecture style: forward values 
 each edge, gradients in red below. Or, with `demo` as the first argument, render every lecture
 figure into a folder (see `python -m viz demo --help`)."""
 
-EPILOG = """\
+_EXPRESSIONS = textwrap.fill(
+    "names are inputs (the same name twice is one input used twice: x * x shows the copy "
+    "gate); numbers are constants; operators + - * / ** and unary -; functions "
+    f"{FUNCTION_LIST}. Nothing else: the text is never run as Python.",
+    width=96,
+    initial_indent="  ",
+    subsequent_indent="  ",
+    break_on_hyphens=False,
+)
+
+EPILOG = f"""\
 expressions:
-  names are inputs (the same name twice is one input used twice: x * x shows the copy gate);
-  numbers are constants; operators + - * / ** and unary -; functions exp, log, sigmoid, tanh,
-  relu and max(a, b). Nothing else: the text is never run as Python.
+{_EXPRESSIONS}
   Quote the expression. If it starts with - and argparse mistakes it for an option, put `--`
   before it, after the options: python -m viz --set x=2 -o fig.svg -- -x
 

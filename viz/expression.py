@@ -8,7 +8,9 @@ Allowed:
 * number literals (constant leaves; a signed literal such as ``-1`` is one leaf labelled "-1"),
 * ``+ - * / **`` and unary ``-`` (and unary ``+``, which does nothing); ``x ** 2`` with a
   number exponent is the one-input power gate, ``x ** y`` the two-input one,
-* calls of ``exp``, ``log``, ``sigmoid``, ``tanh``, ``relu`` (one argument) and ``max(a, b)``.
+* calls of the :data:`FUNCTIONS`: every op of the op table (:data:`autograd.OPS`) that works on
+  numbers and is written as a call, such as ``exp(a)``, ``sqrt(a)`` or ``max(a, b)``; an op
+  registered there is callable here without a change to this module.
 
 Anything else (attribute access, subscripts, lambdas, comprehensions, other calls, keyword
 arguments, strings, comparisons...) is refused with a one-line :class:`ExpressionError` quoting
@@ -30,8 +32,9 @@ import math
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
+from functools import partial
 
-from autograd import Value
+from autograd import OPS, Value, apply
 
 #: Longest expression text accepted, in characters.
 MAX_LENGTH = 10_000
@@ -41,14 +44,30 @@ MAX_DEPTH = 100
 #: few thousand levels at which ``ast.parse`` itself gives up on a chain like ``x+x+...+x``.
 MAX_OPERATORS = 1_000
 
+#: The functions an expression may call, by name: ``(number of arguments, the gate)``. Read
+#: from the op table: every op on numbers (``forward`` is set) that is written as a call
+#: (``exp(a)``, not ``a + b`` or ``-a``).
 FUNCTIONS: dict[str, tuple[int, Callable[..., Value]]] = {
-    "exp": (1, Value.exp),
-    "log": (1, Value.log),
-    "sigmoid": (1, Value.sigmoid),
-    "tanh": (1, Value.tanh),
-    "relu": (1, Value.relu),
-    "max": (2, Value.max),
+    op.name: (op.arity, partial(apply, op))
+    for op in OPS.values()
+    if op.forward is not None and not op.written
 }
+
+
+def _listed(functions: Mapping[str, tuple[int, Callable[..., Value]]]) -> str:
+    """The functions as a user reads them: the one-argument ones by name, then the others as
+    calls, ``exp, log, ..., max(a, b) and min(a, b)``."""
+    names = [name for name, (arity, _) in functions.items() if arity == 1]
+    names += [
+        f"{name}({', '.join('abcdefgh'[:arity])})"
+        for name, (arity, _) in functions.items()
+        if arity != 1
+    ]
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+#: :data:`FUNCTIONS` as a user reads them, for messages and ``--help``.
+FUNCTION_LIST = _listed(FUNCTIONS)
 
 _BINARY: dict[type[ast.operator], Callable[[Value, Value], Value]] = {
     ast.Add: lambda a, b: a + b,
@@ -72,7 +91,14 @@ _REFUSED_OPERATORS: dict[type[ast.AST], str] = {
     ast.Invert: "~",
 }
 
-_ALLOWED = "use names, numbers, + - * / **, unary -, and exp, log, sigmoid, tanh, relu, max(a, b)"
+# What every refusal suggests instead. It names one function of each arity only: the full list
+# grows with the op table, and is given where it matters, when a call is refused, and in --help.
+_EXAMPLES = [
+    next(f"{name}({', '.join('xy'[:arity])})" for name, (n, _) in FUNCTIONS.items() if n == arity)
+    for arity in (1, 2)
+    if any(n == arity for n, _ in FUNCTIONS.values())
+]
+_ALLOWED = f"use names, numbers, + - * / **, unary - and functions such as {' or '.join(_EXAMPLES)}"
 
 _DESCRIPTIONS: dict[type[ast.AST], str] = {
     ast.Attribute: "attribute access",
@@ -237,7 +263,7 @@ def _validate(root: ast.expr, source: _Source) -> None:
             if name not in FUNCTIONS:
                 raise ExpressionError(
                     f"calling {source.where(node.func)} is not allowed: the functions are "
-                    f"{', '.join(FUNCTIONS)}"
+                    f"{FUNCTION_LIST}"
                 )
             arity = FUNCTIONS[name][0]
             if node.keywords or len(node.args) != arity:
