@@ -285,13 +285,16 @@ def backprop(root: Node, seed: Any, on_step: OnStep | None = None) -> None:
     Raises:
         NonFiniteError: a gradient overflowed; names the leaf and the gate where it began.
     """
-    before = []  # (leaf, its gradient before this walk), to put back if the walk fails
+    # each leaf's gradient before this walk, to put back on failure (two flat lists: a
+    # (leaf, grad) tuple each would cost 56 bytes more per leaf)
+    leaves, old_grads = [], []
     try:
         for node in _count_uses(root):
             if node.parents:  # interior: start from nothing, then add what each use sends
                 node.grad = node.no_gradient_yet
             else:
-                before.append((node, node.grad))
+                leaves.append(node)
+                old_grads.append(node.grad)
         root.grad = seed if root.parents else root.grad + seed
         if not root.parents and not root.is_finite(root.grad):
             raise _grad_overflow(root, root)
@@ -312,7 +315,7 @@ def backprop(root: Node, seed: Any, on_step: OnStep | None = None) -> None:
                 on_step(BackwardStep(node, upstream, node.local_grads, downstream))
     except BaseException:
         _reset_counters(root)
-        for leaf, grad in before:
+        for leaf, grad in zip(leaves, old_grads, strict=True):
             leaf.grad = grad
         raise
 
@@ -740,49 +743,52 @@ def fast_scalar_gate(op: Op, reflected: bool = False) -> Callable[..., Value]:
 _new_value = object.__new__
 
 
-def _fast_count_uses(root: Node) -> list[Any]:
-    """:func:`_count_uses` unrolled into the two input slots."""
-    found = [root]
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        parent = node._in0
-        if parent is None:
-            continue
-        if not parent._pending:
-            found.append(parent)
-            stack.append(parent)
-        parent._pending += 1
-        parent = node._in1
-        if parent is None:
-            continue
-        if not parent._pending:
-            found.append(parent)
-            stack.append(parent)
-        parent._pending += 1
-    return found
-
-
 def fast_backprop(root: Value, seed: float) -> None:
     """:func:`backprop` for Values with no ``on_step``, its loops over ``parents`` unrolled
-    into the two input slots (see above). The same passes, in the same order."""
-    before = []
+    into the two input slots (see above). The same passes in the same order, except that pass 1
+    does all its bookkeeping at once (interior nodes reset, leaves noted) instead of returning
+    the nodes it found: one list fewer, which a graph of a million leaves notices."""
+    leaves: list[Value] = []  # each leaf once, and its gradient before this walk
+    old_grads: list[float] = []
     try:
-        for node in _fast_count_uses(root):
-            if node._in0 is not None:
-                node.grad = 0.0
-            else:
-                before.append((node, node.grad))
-        root.grad = seed if root._in0 is not None else root.grad + seed
-        if root._in0 is None and not -_INF < root.grad < _INF:
-            raise _grad_overflow(root, root)
-        ready = [root]
-        while ready:
-            node = ready.pop()
-            upstream = node.grad
+        if root._in0 is None:  # a leaf: d root / d root = seed and nothing else
+            leaves.append(root)
+            old_grads.append(root.grad)
+            root.grad += seed
+            if not -_INF < root.grad < _INF:
+                raise _grad_overflow(root, root)
+            return
+        stack = [root]
+        while stack:  # pass 1: count uses, reset interior gradients, note the leaves
+            node = stack.pop()
             parent = node._in0
             if parent is None:
                 continue
+            if not parent._pending:  # found for the first time
+                if parent._in0 is not None:
+                    parent.grad = 0.0
+                    stack.append(parent)
+                else:
+                    leaves.append(parent)
+                    old_grads.append(parent.grad)
+            parent._pending += 1
+            parent = node._in1
+            if parent is None:
+                continue
+            if not parent._pending:
+                if parent._in0 is not None:
+                    parent.grad = 0.0
+                    stack.append(parent)
+                else:
+                    leaves.append(parent)
+                    old_grads.append(parent.grad)
+            parent._pending += 1
+        root.grad = seed
+        ready = [root]
+        while ready:  # pass 2: Kahn's algorithm
+            node = ready.pop()
+            upstream = node.grad
+            parent = node._in0
             parent.grad += upstream * node._d0
             parent._pending -= 1
             if parent._in0 is not None:
@@ -802,7 +808,7 @@ def fast_backprop(root: Value, seed: float) -> None:
                 raise _grad_overflow(parent, root)
     except BaseException:
         _reset_counters(root)
-        for leaf, grad in before:
+        for leaf, grad in zip(leaves, old_grads, strict=True):
             leaf.grad = grad
         raise
 
