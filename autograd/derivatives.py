@@ -150,8 +150,7 @@ def gradient_graph(output: Node, wanted: Sequence[Node], seed: Any) -> list[Any]
         upstream = grads.get(id(node))
         if upstream is None or node.gate is None:
             continue
-        rule = node.gate.local if isinstance(node, Value) else node.gate.on_arrays[1]
-        for parent, local in zip(node.parents, rule(*node.parents, node), strict=True):
+        for parent, local in zip(node.parents, node.gate.local(*node.parents, node), strict=True):
             if isinstance(parent, Tensor) and not parent.requires_grad:
                 continue  # data: nobody wants its gradient
             down = _times(upstream, local, parent)

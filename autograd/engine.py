@@ -196,8 +196,8 @@ def apply(op: Op, *inputs: Any) -> Any:
     """
     if len(inputs) != op.arity:
         raise TypeError(f"{op.name} takes {op.arity} input(s), got {len(inputs)}")
-    kind = next((type(x) for x in inputs if isinstance(x, Node)), Value)
-    parents = tuple(kind.lift(x, inputs) for x in inputs)
+    kind = type(inputs[0]) if isinstance(inputs[0], Node) else _kind_of(inputs)
+    parents = tuple([kind.lift(x, inputs) for x in inputs])
     xs = [p.data for p in parents]
     out = kind.evaluate(op, xs)
     recorded = _recording.get() and kind.records(parents)
@@ -205,6 +205,11 @@ def apply(op: Op, *inputs: Any) -> Any:
     if recorded:
         node._record(op, parents, kind.locals_of(op, xs, out, parents))
     return node
+
+
+def _kind_of(inputs: tuple[Any, ...]) -> type[Node]:
+    """The kind of node a gate over ``inputs`` makes: a Tensor if any input is one."""
+    return next((type(x) for x in inputs if isinstance(x, Node)), Value)
 
 
 # -- the walks ------------------------------------------------------------------------------------
@@ -378,6 +383,8 @@ class Value(Node):
     data: float
     grad: float
 
+    is_finite = staticmethod(math.isfinite)  # type: ignore[assignment]  # (no Python call)
+
     def __init__(self, data: float | int | bool | np.number, label: str = "") -> None:
         if isinstance(data, Node):
             raise TypeError("Value() got a node; use .data to copy its value")
@@ -414,8 +421,9 @@ class Value(Node):
 
     # -- operators: each applies its entry of the op table (through the fast path below) ------
 
-    # Each is the gate of its op, made by `fast_scalar_gate` at the end of this file:
-    # `x + y` runs Value.__add__(x, y), which is `apply(ADD, x, y)`.
+    # Each is the gate of its op, made by `fast_scalar_gate` at the end of this file, with its
+    # docstring from the op's entry: `x + y` runs Value.__add__(x, y), which is
+    # `apply(ADD, x, y)`, and `x.exp()` runs Value.exp(x), which is `apply(EXP, x)`.
     __add__: Callable[[Value, Operand], Value]
     __radd__: Callable[[Value, Operand], Value]
     __sub__: Callable[[Value, Operand], Value]
@@ -426,6 +434,20 @@ class Value(Node):
     __rtruediv__: Callable[[Value, Operand], Value]
     __rpow__: Callable[[Value, Operand], Value]
     __neg__: Callable[[Value], Value]
+    __abs__: ClassVar[Callable[[Value], Value]]
+    exp: ClassVar[Callable[[Value], Value]]
+    log: ClassVar[Callable[[Value], Value]]
+    reciprocal: ClassVar[Callable[[Value], Value]]  # the lectures' "1/x" gate
+    sigmoid: ClassVar[Callable[[Value], Value]]  # one fused gate, stable for any x
+    tanh: ClassVar[Callable[[Value], Value]]
+    relu: ClassVar[Callable[[Value], Value]]
+    abs: ClassVar[Callable[[Value], Value]]
+    sqrt: ClassVar[Callable[[Value], Value]]
+    sin: ClassVar[Callable[[Value], Value]]
+    cos: ClassVar[Callable[[Value], Value]]
+    softplus: ClassVar[Callable[[Value], Value]]
+    max: ClassVar[Callable[[Value, Operand], Value]]  # the router; a tie splits it 1/2, 1/2
+    min: ClassVar[Callable[[Value, Operand], Value]]
 
     def __pow__(self, exponent: Operand) -> Value:
         """``x ** n`` with a number ``n`` is a one-input gate, d/dx = n x^(n-1).
@@ -436,64 +458,6 @@ class Value(Node):
         if isinstance(exponent, Value):
             return _pow_value(self, exponent)
         return _power(_as_exponent(exponent))(self)
-
-    def exp(self) -> Value:
-        """e^x; d/dx = e^x."""
-        return _exp(self)
-
-    def log(self) -> Value:
-        """Natural logarithm, for x > 0; d/dx = 1/x."""
-        return _log(self)
-
-    def reciprocal(self) -> Value:
-        """1/x, the lectures' "1/x" gate, for x != 0; d/dx = -1/x^2."""
-        return _reciprocal(self)
-
-    def sigmoid(self) -> Value:
-        """σ(x) = 1 / (1 + e^-x) as one fused gate; d/dx = (1 - σ) σ. Stable for any x."""
-        return _sigmoid(self)
-
-    def tanh(self) -> Value:
-        """tanh(x); d/dx = 1 - tanh(x)^2."""
-        return _tanh(self)
-
-    def relu(self) -> Value:
-        """max(0, x); d/dx = 1 for x > 0, else 0 (0 at exactly 0, as in PyTorch)."""
-        return _relu(self)
-
-    def max(self, other: Operand) -> Value:
-        """max(self, other), the router gate: the larger input receives the whole upstream
-        gradient and the other 0; a tie splits it 1/2, 1/2 (PyTorch's rule)."""
-        return _max(self, other)
-
-    def min(self, other: Operand) -> Value:
-        """min(self, other), the router gate mirrored: the smaller input receives the whole
-        upstream gradient and the other 0; a tie splits it 1/2, 1/2 (PyTorch's rule)."""
-        return _min(self, other)
-
-    def abs(self) -> Value:
-        """|x|; d/dx = sign(x): 1 for x > 0, -1 for x < 0 (0 at exactly 0, as in PyTorch)."""
-        return _abs(self)
-
-    def __abs__(self) -> Value:
-        """``abs(x)``: the same gate as :meth:`abs`."""
-        return _abs(self)
-
-    def sqrt(self) -> Value:
-        """√x, for x > 0 (at 0 the slope is infinite); d/dx = 1/(2√x)."""
-        return _sqrt(self)
-
-    def sin(self) -> Value:
-        """sin x; d/dx = cos x."""
-        return _sin(self)
-
-    def cos(self) -> Value:
-        """cos x; d/dx = -sin x."""
-        return _cos(self)
-
-    def softplus(self) -> Value:
-        """softplus(x) = log(1 + e^x), a smooth relu, stable for any x; d/dx = σ(x)."""
-        return _softplus(self)
 
     # -- comparisons: of the values, giving a bool, outside the graph --------------------------
     # (A comparison is a step function: no gate, its derivative is 0 wherever it has one. == is
@@ -658,16 +622,16 @@ def _as_exponent(exponent: object) -> float:
     return n
 
 
-# -- the fast paths for numbers ---------------------------------------------------------------
+# -- the fast paths ------------------------------------------------------------------------------
 #
-# `apply` and `backprop` above are the definitions. For Values (a graph of floats, where the
-# bookkeeping costs more than the arithmetic) two copies of them do the same work with the
-# generic steps unrolled: `fast_scalar_gate` builds a node of one op directly in its slots, and
-# `fast_backprop` walks the two input slots without making tuples. Together they make scalar
-# graphs about 2x cheaper to build and 2x cheaper to differentiate. Anything unusual (an input
-# outside the domain, an overflow, a `backward(on_step=...)`) goes to the definitions, so every
-# error comes from one place. tests/test_fast_paths.py checks that both give the same nodes,
-# gradients and errors, for every op of the table and random graphs.
+# `apply` and `backprop` above are the definitions. Two copies of them do the same work with the
+# generic steps unrolled: `fast_scalar_gate` builds a Value of one op directly in its slots (for
+# numbers the bookkeeping costs more than the arithmetic), and `fast_backprop`, which every
+# `backward()` without `on_step` runs, walks the two input slots without making tuples.
+# Together they make scalar graphs about 2x cheaper to build and to differentiate. Anything
+# unusual (an input outside the domain, an overflow, a `backward(on_step=...)`) goes to the
+# definitions, so every error comes from one place. tests/test_fast_paths.py checks that both
+# give the same nodes, gradients and errors, for every op of the table and random graphs.
 
 
 def fast_scalar_gate(op: Op, reflected: bool = False) -> Callable[..., Value]:
@@ -736,26 +700,29 @@ def fast_scalar_gate(op: Op, reflected: bool = False) -> Callable[..., Value]:
 
     gate = unary if op.arity == 1 else binary
     gate.__name__ = gate.__qualname__ = f"r{op.name}" if reflected else op.name
-    gate.__doc__ = f"The {op.name} gate: {op.formula}."
+    defined = "" if op.inside is None else f" Defined for {op.domain}."
+    gate.__doc__ = f"The {op.name} gate, {op.write(*'xy'[: op.arity])}: {op.formula}.{defined}"
     return gate
 
 
 _new_value = object.__new__
 
 
-def fast_backprop(root: Value, seed: float) -> None:
-    """:func:`backprop` for Values with no ``on_step``, its loops over ``parents`` unrolled
-    into the two input slots (see above). The same passes in the same order, except that pass 1
-    does all its bookkeeping at once (interior nodes reset, leaves noted) instead of returning
-    the nodes it found: one list fewer, which a graph of a million leaves notices."""
-    leaves: list[Value] = []  # each leaf once, and its gradient before this walk
-    old_grads: list[float] = []
+def fast_backprop(root: Node, seed: Any) -> None:
+    """:func:`backprop` with no ``on_step``, its loops over ``parents`` unrolled into the two
+    input slots (see above): what ``backward()`` runs, for Values and Tensors. The same passes
+    in the same order, except that pass 1 does all its bookkeeping at once (interior nodes
+    reset, leaves noted) instead of returning the nodes it found: one list fewer, which a graph
+    of a million leaves notices."""
+    zero, finite = root.no_gradient_yet, root.is_finite
+    leaves: list[Any] = []  # each leaf once, and its gradient before this walk
+    old_grads: list[Any] = []
     try:
         if root._in0 is None:  # a leaf: d root / d root = seed and nothing else
             leaves.append(root)
             old_grads.append(root.grad)
-            root.grad += seed
-            if not -_INF < root.grad < _INF:
+            root.grad = root.grad + seed
+            if not finite(root.grad):
                 raise _grad_overflow(root, root)
             return
         stack = [root]
@@ -766,7 +733,7 @@ def fast_backprop(root: Value, seed: float) -> None:
                 continue
             if not parent._pending:  # found for the first time
                 if parent._in0 is not None:
-                    parent.grad = 0.0
+                    parent.grad = zero
                     stack.append(parent)
                 else:
                     leaves.append(parent)
@@ -777,7 +744,7 @@ def fast_backprop(root: Value, seed: float) -> None:
                 continue
             if not parent._pending:
                 if parent._in0 is not None:
-                    parent.grad = 0.0
+                    parent.grad = zero
                     stack.append(parent)
                 else:
                     leaves.append(parent)
@@ -789,22 +756,22 @@ def fast_backprop(root: Value, seed: float) -> None:
             node = ready.pop()
             upstream = node.grad
             parent = node._in0
-            parent.grad += upstream * node._d0
+            parent.grad = parent.grad + upstream * node._d0  # (not +=: never change an array)
             parent._pending -= 1
             if parent._in0 is not None:
                 if not parent._pending:
                     ready.append(parent)
-            elif not -_INF < parent.grad < _INF:
+            elif not finite(parent.grad):
                 raise _grad_overflow(parent, root)
             parent = node._in1
             if parent is None:
                 continue
-            parent.grad += upstream * node._d1
+            parent.grad = parent.grad + upstream * node._d1
             parent._pending -= 1
             if parent._in0 is not None:
                 if not parent._pending:
                     ready.append(parent)
-            elif not -_INF < parent.grad < _INF:
+            elif not finite(parent.grad):
                 raise _grad_overflow(parent, root)
     except BaseException:
         _reset_counters(root)
@@ -829,16 +796,16 @@ Value.__rtruediv__ = fast_scalar_gate(_ops.TRUEDIV, reflected=True)
 Value.__rpow__ = fast_scalar_gate(_ops.POW_VALUE, reflected=True)
 Value.__neg__ = fast_scalar_gate(_ops.NEG)
 _pow_value = fast_scalar_gate(_ops.POW_VALUE)
-_exp = fast_scalar_gate(_ops.EXP)
-_log = fast_scalar_gate(_ops.LOG)
-_reciprocal = fast_scalar_gate(_ops.RECIPROCAL)
-_sigmoid = fast_scalar_gate(_ops.SIGMOID)
-_tanh = fast_scalar_gate(_ops.TANH)
-_relu = fast_scalar_gate(_ops.RELU)
-_max = fast_scalar_gate(_ops.MAX)
-_min = fast_scalar_gate(_ops.MIN)
-_abs = fast_scalar_gate(_ops.ABS)
-_sqrt = fast_scalar_gate(_ops.SQRT)
-_sin = fast_scalar_gate(_ops.SIN)
-_cos = fast_scalar_gate(_ops.COS)
-_softplus = fast_scalar_gate(_ops.SOFTPLUS)
+Value.__abs__ = Value.abs = fast_scalar_gate(_ops.ABS)
+Value.exp = fast_scalar_gate(_ops.EXP)
+Value.log = fast_scalar_gate(_ops.LOG)
+Value.reciprocal = fast_scalar_gate(_ops.RECIPROCAL)
+Value.sigmoid = fast_scalar_gate(_ops.SIGMOID)
+Value.tanh = fast_scalar_gate(_ops.TANH)
+Value.relu = fast_scalar_gate(_ops.RELU)
+Value.sqrt = fast_scalar_gate(_ops.SQRT)
+Value.sin = fast_scalar_gate(_ops.SIN)
+Value.cos = fast_scalar_gate(_ops.COS)
+Value.softplus = fast_scalar_gate(_ops.SOFTPLUS)
+Value.max = fast_scalar_gate(_ops.MAX)
+Value.min = fast_scalar_gate(_ops.MIN)

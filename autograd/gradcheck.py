@@ -382,7 +382,7 @@ def _one_sided(
     every element k of input ``i``: (g(x) - g(x - eps e_k)) / eps, (g(x + eps e_k) - g(x)) / eps.
     """
     assert node.gate is not None
-    forward = node.gate.on_arrays[0] if isinstance(node, Tensor) else node.gate.on_floats
+    forward = node.gate.on_arrays if isinstance(node, Tensor) else node.gate.on_floats
 
     def g(args: list[Array]) -> float:
         values = args if isinstance(node, Tensor) else [float(a) for a in args]

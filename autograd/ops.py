@@ -41,6 +41,9 @@ import numpy as np
 #: 1e-6 step of the central differences, so the numeric gradient never straddles the kink.
 KINK_MARGIN = 1e-3
 
+#: ln of the largest float64: e^a overflows beyond it.
+_LARGEST_EXPONENT = math.log(np.finfo(np.float64).max)
+
 #: The domain text of an op defined everywhere (the default).
 ALL_REALS = "all real inputs"
 
@@ -65,7 +68,9 @@ class Op:
         domain: the inputs where the op is defined, as text for error messages.
         inside: the domain as a predicate, ``inside(*xs) -> bool`` (elementwise for arrays);
             ``None`` when the op is defined for every real input.
-        array_forward, array_local: the rules on numpy arrays, where they differ.
+        array_forward: the forward rule on numpy arrays, where ``forward`` does not serve
+            (``math.exp`` takes one number). There is no second local rule: ``local`` is
+            written to run on floats, arrays, Values and Tensors alike.
         smooth: predicate used by the test strategies (see the module docstring).
         sample_range: interval the test strategies draw each input from before ``smooth``
             filters it.
@@ -84,7 +89,6 @@ class Op:
     domain: str = ALL_REALS
     inside: Callable[..., Any] | None = None
     array_forward: Callable[..., Any] | None = None
-    array_local: Callable[..., tuple[Any, ...]] | None = None
     smooth: Callable[..., bool] = _always_smooth
     sample_range: tuple[float, float] = (-5.0, 5.0)
     always_finite: bool = False
@@ -103,11 +107,11 @@ class Op:
         return self.forward
 
     @property
-    def on_arrays(self) -> tuple[Callable[..., Any], Callable[..., tuple[Any, ...]]]:
-        """``(forward, local)`` for numpy arrays: the array rules, else the float ones."""
+    def on_arrays(self) -> Callable[..., Any]:
+        """The forward rule for numpy arrays: ``array_forward``, else the float one."""
         forward = self.array_forward or self.forward
         assert forward is not None, f"{self.name} has no rule for arrays"
-        return forward, self.array_local or self.local
+        return forward
 
     def __repr__(self) -> str:
         return f"Op({self.name!r}, symbol={self.symbol!r})"
@@ -135,15 +139,21 @@ def _on_any(
     return function
 
 
-def step(a: Any, b: Any = 0.0) -> Any:
-    """The step function ``[a > b]``, with 1/2 at a tie: 1.0 or 0.0 for numbers, an array of
+def step(a: Any, b: Any = 0.0, tie: float = 0.5) -> Any:
+    """The step function ``[a > b]``, ``tie`` at ``a == b``: 1.0 or 0.0 for numbers, an array of
     them for arrays. A constant, never a gate: a step's own derivative is 0 wherever it has one,
-    so in a gradient graph it is a number (a Value's or Tensor's ``.data`` is compared)."""
+    so in a gradient graph it is a number (a Value's or Tensor's ``.data`` is compared).
+
+    The routers (max, min) split a tie 1/2, 1/2; relu's slope at 0 is 0 (``tie=0``)."""
     a, b = _data(a), _data(b)
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        weights = np.greater(a, b) + 0.5 * np.equal(a, b)
-        return weights.astype(np.result_type(a, b), copy=False)  # float32 stays float32
-    return 1.0 if a > b else 0.0 if a < b else 0.5
+        above = np.asarray(np.greater(a, b))
+        if tie == 0.0:
+            return above  # a mask of bools multiplies as 1s and 0s, and costs one pass
+        ties = np.equal(a, b)
+        weights = above.astype(np.result_type(a, b))  # float32 stays float32
+        return weights + tie * ties if ties.any() else weights
+    return 1.0 if a > b else 0.0 if a < b else tie
 
 
 def _data(x: Any) -> Any:
@@ -272,6 +282,7 @@ EXP = Op(
     local=lambda a, out: (out,),
     formula="d(e^a)/da = e^a",
     domain="a <= 709.78 (beyond that e^a overflows float64)",
+    inside=lambda a: a <= _LARGEST_EXPONENT,
     array_forward=np.exp,
 )
 LOG = Op(
@@ -324,10 +335,9 @@ RELU = Op(
     "relu",
     1,
     forward=lambda a: a if a > 0.0 else 0.0,
-    local=lambda a, out: (1.0 if a > 0.0 else 0.0,),
+    local=lambda a, out: (step(a, tie=0.0),),
     formula="d relu(a)/da = 1 if a > 0 else 0  (0 at a = 0, as in PyTorch)",
     array_forward=lambda a: np.maximum(a, 0.0),
-    array_local=lambda a, out: (np.greater(_data(a), 0.0),),  # a constant mask, for Tensors too
     smooth=_away_from_zero,
     always_finite=True,
 )

@@ -39,7 +39,15 @@ from numpy.typing import ArrayLike, NDArray
 
 from autograd import jacobians as J
 from autograd import ops as _ops
-from autograd.engine import Node, NonFiniteError, OnStep, apply, backprop, topological_order
+from autograd.engine import (
+    Node,
+    NonFiniteError,
+    OnStep,
+    apply,
+    backprop,
+    fast_backprop,
+    topological_order,
+)
 from autograd.jacobians import NOT_NEEDED, VJP
 from autograd.ops import Op
 
@@ -615,7 +623,10 @@ class Tensor(Node):
             backward_graph(self, seed)
             return
         with np.errstate(all="ignore"):  # an overflow is reported once, by the leaf check
-            backprop(self, seed, on_step)
+            if on_step is None:
+                fast_backprop(self, seed)
+            else:
+                backprop(self, seed, on_step)
 
     def zero_grad(self) -> None:
         """Set ``.grad`` to zeros on this tensor and every tensor it depends on."""
@@ -636,19 +647,24 @@ class Tensor(Node):
 
     @classmethod
     def lift(cls, x: Any, like: Any) -> Tensor:
+        if x.__class__ is Tensor:
+            return x
         return _as_tensor(x, next(t for t in like if isinstance(t, Tensor)))
 
     @classmethod
     def evaluate(cls, op: Op, xs: list[Any]) -> Array:
-        forward, _ = op.on_arrays
+        forward = op.on_arrays
         if op.inside is not None:
             inside = np.asarray(op.inside(*xs))
             if not inside.all():
                 outside = int(inside.size - np.count_nonzero(inside))
                 raise _non_finite(op, xs, None, f"{outside} element(s) are outside its domain")
         try:
-            with np.errstate(all="ignore"):  # an overflow is reported by the check below
+            if op.inside is None:  # (np.errstate costs more than a small op: only where needed)
                 out: Array = np.asarray(forward(*xs))
+            else:  # near a domain's edge numpy may warn: the check below says it instead
+                with np.errstate(all="ignore"):
+                    out = np.asarray(forward(*xs))
         except ValueError as error:  # numpy's shape errors: say which op and which shapes
             shapes = " and ".join(str(x.shape) for x in xs)
             raise ValueError(f"{op.name} of shapes {shapes}: {error}") from None
@@ -660,13 +676,16 @@ class Tensor(Node):
     def locals_of(
         cls, op: Op, xs: list[Any], out: Any, parents: tuple[Any, ...]
     ) -> tuple[Any, ...]:
-        _, local = op.on_arrays
-        with np.errstate(all="ignore"):
-            locals_ = local(*xs, out)
-        return tuple(
+        if op.inside is None:
+            locals_ = op.local(*xs, out)
+        else:  # (1/b for a tiny b: _fit_local reports the overflow, numpy need not warn)
+            with np.errstate(all="ignore"):
+                locals_ = op.local(*xs, out)
+        fitted = [
             _fit_local(d, x, out, op, xs) if p.requires_grad else NO_GRAD
             for d, x, p in zip(locals_, xs, parents, strict=True)
-        )
+        ]
+        return tuple(fitted)
 
     @classmethod
     def result(cls, out: Any, recorded: bool) -> Tensor:
@@ -679,7 +698,7 @@ class Tensor(Node):
 
     @classmethod
     def records(cls, parents: tuple[Any, ...]) -> bool:
-        return any(p.requires_grad for p in parents)
+        return parents[0].requires_grad or (len(parents) == 2 and parents[1].requires_grad)
 
 
 # -- the Tensor-only ops --------------------------------------------------------------------------

@@ -147,7 +147,7 @@ def check_array_rules(op: Op, arrays: Sequence[np.ndarray], rtol: float = 1e-13)
     Raises:
         ArrayRuleError: naming the element, the rule and both answers.
     """
-    forward, local = op.on_arrays
+    forward, local = op.on_arrays, op.local
     out = np.broadcast_to(np.asarray(forward(*arrays), dtype=float), arrays[0].shape)
     locals_ = [
         np.broadcast_to(np.asarray(d, dtype=float), arrays[0].shape) for d in local(*arrays, out)

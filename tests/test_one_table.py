@@ -42,7 +42,8 @@ def test_a_disagreeing_array_rule_is_caught() -> None:
     wrong = replace(exp, array_forward=lambda a: np.exp(a) * (1 + 1e-9))
     with pytest.raises(ArrayRuleError, match="array forward"):
         check_array_rules(wrong, (np.array([0.5, 1.0]),))
-    wrong_local = replace(exp, array_local=lambda a, out: (out * 2,))
+    # a local rule that answers differently for an array than for a number
+    wrong_local = replace(exp, local=lambda a, out: (out if isinstance(a, float) else out * 2,))
     with pytest.raises(ArrayRuleError, match="local derivative for input 0"):
         check_array_rules(wrong_local, (np.array([0.5, 1.0]),))
 
@@ -67,6 +68,9 @@ def test_tensor_second_derivatives_agree_with_value_ones(op: Op, data: st.DataOb
         values = second_derivatives(op, [Value(float(a[index])) for a in arrays])
         for i in range(op.arity):
             for j in range(op.arity):
+                # numpy's and math's forward rules may differ in the last bit (tanh does), and
+                # a second derivative such as -2 tanh (1 - tanh^2) magnifies that where tanh
+                # saturates (1e-12 relative at x = 4.6): hence 1e-9, not 1e-15
                 assert math.isclose(
-                    tensors[i][j][index], values[i][j], rel_tol=1e-12, abs_tol=1e-300
+                    tensors[i][j][index], values[i][j], rel_tol=1e-9, abs_tol=1e-300
                 ), (op.name, index, i, j)
