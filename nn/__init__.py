@@ -14,7 +14,19 @@ from nn import datasets, losses, optim, train
 from nn.activations import softmax
 from nn.layers import MLP, Layer, Neuron
 from nn.module import Module, Parameter
-from nn.optim import SGD, AdaGrad, Adam, InverseTimeDecay, Momentum, Nesterov, RMSProp
+from nn.optim import (
+    SGD,
+    AdaGrad,
+    Adam,
+    InverseSqrtDecay,
+    InverseTimeDecay,
+    Momentum,
+    Nadam,
+    Nesterov,
+    RMSProp,
+    Schedule,
+    StepDecay,
+)
 from nn.tensor_layers import Linear, ReLU, Sequential, Sigmoid, Tanh
 from nn.train import History, TrainingDiverged, evaluate, fit
 
@@ -24,18 +36,22 @@ __all__ = [
     "AdaGrad",
     "Adam",
     "History",
+    "InverseSqrtDecay",
     "InverseTimeDecay",
     "Layer",
     "Linear",
     "Module",
     "Momentum",
+    "Nadam",
     "Nesterov",
     "Neuron",
     "Parameter",
     "RMSProp",
     "ReLU",
+    "Schedule",
     "Sequential",
     "Sigmoid",
+    "StepDecay",
     "Tanh",
     "TrainingDiverged",
     "datasets",

@@ -1,4 +1,4 @@
-"""Optimisers: the lecture's update rules, one small class each, plus 1/t learning-rate decay.
+"""Optimisers: the lecture's update rules, one small class each, and learning-rate schedules.
 
 The training loop they serve::
 
@@ -58,12 +58,16 @@ __all__ = [
     "SGD",
     "AdaGrad",
     "Adam",
+    "InverseSqrtDecay",
     "InverseTimeDecay",
     "Momentum",
+    "Nadam",
     "Nesterov",
     "Optimizer",
     "Parameter",
     "RMSProp",
+    "Schedule",
+    "StepDecay",
 ]
 
 
@@ -379,13 +383,123 @@ class Adam(Optimizer):
         return theta_next, {"m": m, "u": u}
 
 
-class InverseTimeDecay:
-    """1/t learning-rate decay for any optimiser: ``alpha^t = alpha^0 / (1 + decay t)^power``.
+class Nadam(Optimizer):
+    """Nadam (Dozat 2016): Adam with Nesterov momentum, the seed's "Adam is RMSProp + Momentum;
+    can Nesterov momentum take its place? YES. Nadam". As ``torch.optim.NAdam`` computes it (its
+    defaults: no weight decay, ``momentum_decay`` psi = 4e-3)::
+
+        m^0 = 0, u^0 = 0, and for t = 1, 2, ...
+        mu^t = beta1 (1 - 0.5 * 0.96^(t psi))        # momentum schedule: mu^t rises towards
+                                                     # beta1 as t grows (0.96^(t psi) -> 0)
+        m^t = beta1 m^{t-1} + (1 - beta1) g          # first moment, as Adam's
+        u^t = beta2 u^{t-1} + (1 - beta2) g * g      # second moment, as Adam's
+        u_hat = u^t / (1 - beta2^t)
+        theta^t = theta^{t-1} - alpha [ (1 - mu^t) / (1 - mu^1 ... mu^t) g
+                                        + mu^{t+1} / (1 - mu^1 ... mu^{t+1}) m^t ]
+                                      / (sqrt(u_hat) + eps)
+
+    The Nesterov look-ahead is the second term: Adam's step uses the bias-corrected momentum
+    m^t / (1 - beta1^t); Nadam uses the momentum one step further on, mu^{t+1} m^t, plus the
+    share (1 - mu^t) of the current gradient, each divided by its own bias correction (the
+    product of the mu's plays the part of beta1^t). ``psi = 0`` makes mu^t = beta1 / 2 at every
+    step; very large psi gives mu^t = beta1 after the first steps. The state is Adam's, ``m``
+    and ``u`` (see :meth:`~Optimizer.state_of`); the running product of the mu's is a function
+    of t alone, kept as a number.
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Parameter],
+        lr: float = 2e-3,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        eps: float = 1e-8,
+        momentum_decay: float = 4e-3,
+    ) -> None:
+        super().__init__(params, lr)
+        self.beta1 = _unit_interval("beta1", beta1)
+        self.beta2 = _unit_interval("beta2", beta2)
+        self.eps = _positive("eps", eps)
+        self.momentum_decay = _non_negative("momentum_decay", momentum_decay)
+        self.m = self._zeros()
+        self.u = self._zeros()
+        self._mu_products = (0, 1.0)  # (t, mu^1 mu^2 ... mu^t)
+
+    def mu(self, t: int) -> float:
+        """The momentum schedule ``mu^t = beta1 (1 - 0.5 * 0.96^(t psi))``."""
+        return self.beta1 * (1.0 - 0.5 * 0.96 ** (t * self.momentum_decay))
+
+    def _mu_product(self, t: int) -> float:
+        """``mu^1 mu^2 ... mu^t``, multiplied up in order (as PyTorch does) and cached."""
+        k, product = self._mu_products
+        if k > t:
+            k, product = 0, 1.0
+        while k < t:
+            k += 1
+            product *= self.mu(k)
+        self._mu_products = (k, product)
+        return product
+
+    def _update(self, theta: Numeric, g: Numeric, t: int, state: State, out: State) -> Rule:
+        b1, b2 = self.beta1, self.beta2
+        mu, mu_next = self.mu(t), self.mu(t + 1)
+        product = self._mu_product(t)
+        product_next = product * mu_next
+        m = b1 * state["m"] + (1.0 - b1) * g
+        u = b2 * state["u"] + (1.0 - b2) * g * g
+        denominator = (u / (1.0 - b2**t)) ** 0.5 + self.eps
+        step = (1.0 - mu) / (1.0 - product) * g + mu_next / (1.0 - product_next) * m
+        return theta - self.lr * step / denominator, {"m": m, "u": u}
+
+
+# -- learning-rate schedules --------------------------------------------------------------------
+
+
+class Schedule:
+    """A learning-rate schedule: ``alpha^t`` from ``alpha^0`` and t, set on an optimiser.
 
     ``alpha^0`` is the optimiser's ``lr`` when the schedule is made. Call :meth:`step` once per
-    optimiser step, or once per epoch, whichever "t" should count; it sets ``optimizer.lr``.
-    ``power=1`` (default) is true 1/t decay. The slide "Adaptive learning rate" calls
-    ``alpha / sqrt(t + 1)`` "1/t decay"; that is ``decay=1, power=0.5`` here.
+    optimiser step, or once per epoch, whichever "t" should count; it advances t and sets
+    ``optimizer.lr = lr_at(t)``. A schedule is also a function ``t -> alpha^t`` (``schedule(t)``
+    is ``lr_at(t)``), so ``fit(..., lr_schedule=schedule)`` uses it per epoch, from epoch 0.
+    A subclass writes :meth:`_lr_at`.
+    """
+
+    def __init__(self, optimizer: Optimizer) -> None:
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(
+                f"optimizer must be an Optimizer (SGD, Adam, ...), got {type(optimizer).__name__}"
+            )
+        self.optimizer = optimizer
+        self.lr0 = optimizer.lr
+        self.t = 0
+
+    def lr_at(self, t: int) -> float:
+        """The learning rate alpha^t after t steps (``lr_at(0)`` is alpha^0)."""
+        if isinstance(t, bool) or not isinstance(t, (int, np.integer)) or t < 0:
+            raise ValueError(f"t must be an integer >= 0, got {t!r}")
+        return self._lr_at(int(t))
+
+    def __call__(self, t: int) -> float:
+        return self.lr_at(t)
+
+    def _lr_at(self, t: int) -> float:
+        raise NotImplementedError
+
+    def step(self) -> float:
+        """Advance t by one and set the optimiser's ``lr`` to alpha^t; returns it."""
+        self.t += 1
+        self.optimizer.lr = self.lr_at(self.t)
+        return self.optimizer.lr
+
+
+class InverseTimeDecay(Schedule):
+    """1/t learning-rate decay for any optimiser: ``alpha^t = alpha^0 / (1 + decay t)^power``.
+
+    ``power=1`` (default) is true 1/t decay: with ``decay=1``, alpha^t = alpha^0 / (t + 1).
+    The slide "Adaptive learning rate" (seed 003) calls ``alpha / sqrt(t + 1)`` "1/t decay";
+    that formula is 1/sqrt(t) decay (the name slips, REFERENCE.md section 9). It is
+    ``decay=1, power=0.5`` here, or :class:`InverseSqrtDecay`.
 
     >>> from autograd import Value
     >>> opt = SGD([Value(1.0)], lr=0.1)
@@ -397,32 +511,82 @@ class InverseTimeDecay:
     """
 
     def __init__(self, optimizer: Optimizer, decay: float, power: float = 1.0) -> None:
-        if not isinstance(optimizer, Optimizer):
-            raise TypeError(
-                f"optimizer must be an Optimizer (SGD, Adam, ...), got {type(optimizer).__name__}"
-            )
-        self.optimizer = optimizer
-        self.lr0 = optimizer.lr
+        super().__init__(optimizer)
         self.decay = _non_negative("decay", decay)
         self.power = _positive("power", power)
-        self.t = 0
 
-    def lr_at(self, t: int) -> float:
+    def _lr_at(self, t: int) -> float:
         """``alpha^t = alpha^0 / (1 + decay t)^power``."""
-        if isinstance(t, bool) or not isinstance(t, (int, np.integer)) or t < 0:
-            raise ValueError(f"t must be an integer >= 0, got {t!r}")
-        return self.lr0 / float((1.0 + self.decay * int(t)) ** self.power)
-
-    def step(self) -> float:
-        """Advance t by one and set the optimiser's ``lr`` to alpha^t; returns it."""
-        self.t += 1
-        self.optimizer.lr = self.lr_at(self.t)
-        return self.optimizer.lr
+        return self.lr0 / float((1.0 + self.decay * t) ** self.power)
 
     def __repr__(self) -> str:
         return (
             f"InverseTimeDecay(lr0={self.lr0:g}, decay={self.decay:g}, power={self.power:g}, "
             f"t={self.t})"
+        )
+
+
+class InverseSqrtDecay(InverseTimeDecay):
+    """The seed's schedule: ``alpha^t = alpha^0 / sqrt(1 + decay t)``; with the default
+    ``decay=1`` exactly the slide's ``alpha^t = alpha / sqrt(t + 1)`` (seed 003, "Adaptive
+    learning rate", and AdaGrad's alpha^t).
+
+    The slide names it "1/t decay", but the rate falls as 1/sqrt(t) (REFERENCE.md section 9
+    names the slip); true 1/t decay is :class:`InverseTimeDecay` with ``power=1``. This is
+    ``InverseTimeDecay(optimizer, decay, power=0.5)``.
+
+    >>> from autograd import Value
+    >>> schedule = InverseSqrtDecay(SGD([Value(1.0)], lr=1.0))
+    >>> [round(schedule.step(), 4) for _ in range(3)]   # 1/sqrt(2), 1/sqrt(3), 1/sqrt(4)
+    [0.7071, 0.5774, 0.5]
+    """
+
+    def __init__(self, optimizer: Optimizer, decay: float = 1.0) -> None:
+        super().__init__(optimizer, decay, power=0.5)
+
+    def _lr_at(self, t: int) -> float:
+        """``alpha^t = alpha^0 / sqrt(1 + decay t)``."""
+        return self.lr0 / math.sqrt(1.0 + self.decay * t)
+
+    def __repr__(self) -> str:
+        return f"InverseSqrtDecay(lr0={self.lr0:g}, decay={self.decay:g}, t={self.t})"
+
+
+class StepDecay(Schedule):
+    """Step decay, the seed's "reduce the learning rate by some factor every few epochs"::
+
+        alpha^t = alpha^0 * factor^floor(t / every)
+
+    t counts calls to :meth:`step` (epochs, or optimiser steps). With ``every=10, factor=0.5``
+    the rate is alpha^0 for t = 0..9, alpha^0 / 2 for t = 10..19, and so on; ``factor=1``
+    keeps it constant. This is PyTorch's ``StepLR(optimizer, step_size=every, gamma=factor)``.
+
+    >>> from autograd import Value
+    >>> schedule = StepDecay(SGD([Value(1.0)], lr=1.0), every=2, factor=0.5)
+    >>> [schedule.step() for _ in range(5)]
+    [1.0, 0.5, 0.5, 0.25, 0.25]
+    """
+
+    def __init__(self, optimizer: Optimizer, every: int, factor: float) -> None:
+        super().__init__(optimizer)
+        if isinstance(every, bool) or not isinstance(every, (int, np.integer)):
+            raise TypeError(f"every must be an integer, got {type(every).__name__}: {every!r}")
+        if every <= 0:
+            raise ValueError(f"every must be an integer > 0 (steps between decays), got {every}")
+        self.every = int(every)
+        self.factor = _number("factor", factor)
+        if not 0.0 < self.factor <= 1.0:
+            raise ValueError(
+                f"factor must be in (0, 1] (the rate is multiplied by it), got {self.factor}"
+            )
+
+    def _lr_at(self, t: int) -> float:
+        """``alpha^t = alpha^0 * factor^(t // every)``."""
+        return self.lr0 * self.factor ** (t // self.every)
+
+    def __repr__(self) -> str:
+        return (
+            f"StepDecay(lr0={self.lr0:g}, every={self.every}, factor={self.factor:g}, t={self.t})"
         )
 
 
