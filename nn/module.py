@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -55,9 +57,15 @@ class Module:
         """Set the parameters from ``state`` (as :meth:`state_dict` returns it).
 
         Everything is checked before anything changes: names missing or unexpected, values
-        that are not finite numbers. On any problem a ValueError says what, and the model is
-        left untouched.
+        that are not finite numbers or do not fit the parameter's dtype. On any problem a
+        ValueError says what, and the model is left untouched.
         """
+        values = self._checked_values(state)
+        for name, parameter in self.named_parameters():
+            parameter.data = values[name]
+
+    def _checked_values(self, state: Any) -> dict[str, Any]:
+        """The value of every parameter in ``state``, checked and converted; nothing is set."""
         if not isinstance(state, dict):
             raise ValueError(f"parameters must be a dict of name -> number, got {type(state)}")
         names = [name for name, _ in self.named_parameters()]
@@ -76,6 +84,8 @@ class Module:
             if isinstance(parameter, Tensor):
                 values[name] = _array(name, value, parameter)
                 continue
+            if isinstance(value, _Unfit):
+                raise ValueError(f"parameter {name} {value.why}")
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ValueError(f"parameter {name} must be a number, got {value!r}")
             try:
@@ -85,30 +95,45 @@ class Module:
             if not math.isfinite(number):
                 raise ValueError(f"parameter {name} is {number}, not a finite number")
             values[name] = number
-        for name, parameter in self.named_parameters():
-            parameter.data = values[name]
+        return values
 
     def save(self, path: str | Path) -> Path:
-        """Write the parameters to a JSON file, atomically (never a half-written file)."""
+        """Write the parameters to a JSON file, atomically (never a half-written file).
+
+        A parameter that is not finite (training diverged) is refused, and nothing is written:
+        standard JSON has no NaN or Infinity, so no file could hold it.
+        """
         target = Path(path)
+        for name, parameter in self.named_parameters():
+            if not np.isfinite(parameter.data).all():
+                raise ValueError(
+                    f"cannot save {target}: parameter {name} holds values that are not finite "
+                    "numbers (did training diverge?); nothing was written"
+                )
         document = {
             "format": FILE_FORMAT,
             "version": FILE_VERSION,
             "model": repr(self),
             "parameters": self.state_dict(),
         }
-        write_atomically(target, json.dumps(document, indent=1).encode("utf-8"))
+        text = json.dumps(document, indent=1, allow_nan=False)  # never writes NaN or Infinity
+        write_atomically(target, text.encode("utf-8"))
         return target
 
     def load(self, path: str | Path) -> None:
         """Read parameters written by :meth:`save`.
 
-        A file that is not such a file, is corrupt, or holds parameters of another shape gives
-        a ValueError saying so, and leaves the model untouched.
+        Only a regular file (or a link to one) no larger than a file of this model could be is
+        read, and never more than that many bytes. A file that is not such a file, is corrupt,
+        or holds parameters of another shape or values its parameters cannot hold gives a
+        ValueError naming the file and saying what is wrong, and leaves the model untouched.
         """
         target = Path(path)
+        data = _read_bounded(target, self._file_size_bound())
         try:
-            document = json.loads(target.read_text(encoding="utf-8"))
+            document = json.loads(
+                data.decode("utf-8"), parse_constant=_non_standard, parse_int=_integer
+            )
         except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
             raise ValueError(
                 f"{target} is not a saved parameter file (corrupt?): {error}"
@@ -120,15 +145,124 @@ class Module:
             raise ValueError(
                 f"{target} has format version {version!r}; this version reads {FILE_VERSION}"
             )
-        self.load_state_dict(document.get("parameters"))  # type: ignore[arg-type]
+        try:
+            values = self._checked_values(document.get("parameters"))
+        except ValueError as error:
+            raise ValueError(f"{target}: {error}; the model was not changed") from None
+        for name, parameter in self.named_parameters():
+            parameter.data = values[name]
+
+    def _file_size_bound(self) -> int:
+        """The most bytes a file of this model may have; anything larger is refused unread.
+
+        :meth:`save` writes each number in at most ~25 characters plus a comma, a newline and
+        its indentation; :data:`_BYTES_PER_NUMBER` leaves several times that, so a file that was
+        re-indented by hand still loads. Names and the model's description may be escaped
+        (``\\uXXXX``, 6 to 12 bytes a character); the slack covers the header.
+        """
+        numbers = 0
+        names = 0
+        for name, parameter in self.named_parameters():
+            numbers += int(np.size(parameter.data))
+            names += len(name)
+        return _BYTES_PER_NUMBER * numbers + 12 * (names + len(repr(self))) + _SLACK
+
+
+#: Room for one saved number (see :meth:`Module._file_size_bound`).
+_BYTES_PER_NUMBER = 128
+#: Room for the header and anything a person might add by hand to a small model's file.
+_SLACK = 1 << 20
+#: More digits than any integer a float64 can hold has (1.8e308 has 309). Longer integers are
+#: not converted, so Python's int-conversion limit (4300 digits) is never reached.
+_MAX_DIGITS = 309
+
+
+def _kind(mode: int) -> str | None:
+    """What a file that is not a regular file is, for the error message."""
+    for test, kind in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISCHR, "a device"),
+        (stat.S_ISBLK, "a device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return kind
+    return None if stat.S_ISREG(mode) else "not a regular file"
+
+
+def _check_regular(target: Path, info: os.stat_result, bound: int) -> None:
+    kind = _kind(info.st_mode)
+    if kind is not None:
+        raise ValueError(
+            f"{target} is {kind}, not a model file; give the path of a file that Module.save wrote"
+        )
+    if info.st_size > bound:
+        raise ValueError(
+            f"{target} has {info.st_size} bytes, more than a saved file of this model can have "
+            f"({bound}); it is not this model's file (a different, larger model?)"
+        )
+
+
+def _read_bounded(target: Path, bound: int) -> bytes:
+    """The bytes of ``target``, refused unless it is a regular file of at most ``bound`` bytes.
+
+    The type and size are checked before opening (so a FIFO is never opened, and would not
+    block if it were: ``O_NONBLOCK``), again on the open file (it may have been replaced in
+    between), and at most ``bound + 1`` bytes are read (a file may grow, or, like those in
+    ``/proc``, report a size of 0).
+    """
+    _check_regular(target, os.stat(target), bound)  # follows links: a link to a file is fine
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(target, flags)
+    with os.fdopen(fd, "rb") as file:
+        _check_regular(target, os.fstat(fd), bound)
+        data = file.read(bound + 1)
+    if len(data) > bound:
+        raise ValueError(
+            f"{target} holds more than {bound} bytes, more than a saved file of this model can "
+            "have (it grew while being read?); it is not this model's file"
+        )
+    return data
+
+
+class _Unfit:
+    """A number in a file that no parameter can hold: a NaN or Infinity token, or an integer
+    too long to convert. Kept (not raised) while parsing, so the error can name the parameter
+    that holds it."""
+
+    def __init__(self, why: str) -> None:
+        self.why = why
+
+    def __repr__(self) -> str:
+        return f"<a value that {self.why}>"
+
+
+def _non_standard(token: str) -> _Unfit:
+    """``parse_constant``: NaN, Infinity and -Infinity are not JSON, and save never writes them."""
+    return _Unfit(f"is {token}, not a finite number (nor standard JSON)")
+
+
+def _integer(digits: str) -> int | _Unfit:
+    """``parse_int``: an int, unless it is too long for any float (or for Python to convert)."""
+    if len(digits.lstrip("-")) > _MAX_DIGITS:
+        return _Unfit(f"is an integer of {len(digits.lstrip('-'))} digits, too large for a float")
+    return int(digits)
 
 
 def _array(name: str, value: Any, parameter: Tensor) -> np.ndarray:
-    """A saved Tensor parameter: nested lists of numbers of the parameter's exact shape."""
+    """A saved Tensor parameter: nested lists of numbers of the parameter's exact shape, each
+    within the range of the parameter's dtype (float32 holds up to about 3.4e38)."""
     try:
         array = np.array(value)
     except (ValueError, TypeError, OverflowError):  # ragged lists
         array = np.array(None)
+    if array.dtype == object:
+        for item in array.flat:
+            if isinstance(item, _Unfit):
+                raise ValueError(f"parameter {name} holds a value that {item.why}")
+        if array.size and all(type(item) is int for item in array.flat):
+            raise ValueError(f"parameter {name} holds an integer too large for {parameter.dtype}")
     if array.dtype.kind not in "iuf":  # bools, strings, objects (ragged or huge ints)
         raise ValueError(f"parameter {name} must be nested lists of numbers of one shape")
     if array.shape != parameter.shape:
@@ -138,6 +272,15 @@ def _array(name: str, value: Any, parameter: Tensor) -> np.ndarray:
         )
     if not np.isfinite(array).all():
         raise ValueError(f"parameter {name} holds values that are not finite numbers")
+    largest = float(np.finfo(parameter.dtype).max)
+    too_large = np.flatnonzero(np.abs(array.astype(np.float64)) > largest)
+    if too_large.size:
+        example = array.flat[too_large[0]]
+        raise ValueError(
+            f"parameter {name} holds {float(example)!r}, too large for its dtype {parameter.dtype} "
+            f"(at most {largest:.7g}); save it from a {parameter.dtype} model, or load it into "
+            "a float64 one"
+        )
     return array.astype(parameter.dtype)
 
 
