@@ -27,6 +27,7 @@ from nn.optim import (
     Schedule,
     StepDecay,
 )
+from nn.scaling import Standardizer
 from nn.tensor_layers import Linear, ReLU, Sequential, Sigmoid, Tanh
 from nn.train import History, TrainingDiverged, evaluate, fit
 
@@ -51,6 +52,7 @@ __all__ = [
     "Schedule",
     "Sequential",
     "Sigmoid",
+    "Standardizer",
     "StepDecay",
     "Tanh",
     "TrainingDiverged",

@@ -9,6 +9,29 @@
   gradients steady through tanh/sigmoid layers.
 * ``he``: N(0, 2 / fan_in), the same for ReLU layers (which zero half their inputs).
 * ``uniform``: U(-1, 1), micrograd's choice (used to compare with it).
+
+The initialisation table of seed 004 (Glorot and Bengio's rule, with n = fan_in + fan_out,
+"n_inputs + n_outputs"), one name per row and column: uniform on [-r, r] or normal with
+standard deviation sigma.
+
+=====================  =================  =================  ==================
+activation             uniform r          normal sigma       names
+=====================  =================  =================  ==================
+logistic (sigmoid)     4 sqrt(6/n)        4 sqrt(2/n)        ``sigmoid-uniform``,
+                                                             ``sigmoid-normal``
+hyperbolic tangent     sqrt(6/n)          sqrt(2/n)          ``tanh-uniform``,
+                                                             ``tanh-normal``
+ReLU (and variants)    sqrt(2) sqrt(6/n)  sqrt(2) sqrt(2/n)  ``relu-uniform``,
+                                                             ``relu-normal``
+=====================  =================  =================  ==================
+
+Pass the name as ``init=`` to :class:`nn.Neuron`, :class:`nn.Layer`, :class:`nn.MLP` or
+:class:`nn.Linear`; the draws come from the layer's seeded generator like the others.
+
+The slide (its OCR) prints the factor 4 beside "Hyperbolic tangent", and no formula beside
+"Logistic". That is a slip, a known erratum of the book the slide follows: the factor 4 is the
+logistic's, whose slope at 0 is 1/4 where tanh's is 1 (REFERENCE section 9). ``tanh-normal``
+draws what ``xavier`` draws.
 """
 
 from __future__ import annotations
@@ -40,6 +63,40 @@ def uniform(fan_in: int, fan_out: int, rng: random.Random) -> float:
     return rng.uniform(-1.0, 1.0)
 
 
+#: The table's gain per activation: the factor in front of sqrt(6/n) and sqrt(2/n).
+TABLE_GAIN: dict[str, float] = {"sigmoid": 4.0, "tanh": 1.0, "relu": math.sqrt(2.0)}
+
+
+def table_range(activation: str, fan_in: int, fan_out: int) -> float:
+    """The table's uniform bound ``r = gain sqrt(6 / (fan_in + fan_out))``."""
+    return TABLE_GAIN[activation] * math.sqrt(6.0 / (fan_in + fan_out))
+
+
+def table_std(activation: str, fan_in: int, fan_out: int) -> float:
+    """The table's normal standard deviation ``sigma = gain sqrt(2 / (fan_in + fan_out))``."""
+    return TABLE_GAIN[activation] * math.sqrt(2.0 / (fan_in + fan_out))
+
+
+def _table_uniform(activation: str) -> Initialiser:
+    def draw(fan_in: int, fan_out: int, rng: random.Random) -> float:
+        r = table_range(activation, fan_in, fan_out)
+        return rng.uniform(-r, r)
+
+    draw.__name__ = f"{activation}_uniform"
+    draw.__doc__ = f"U(-r, r), r = {TABLE_GAIN[activation]:g} sqrt(6 / (fan_in + fan_out))."
+    return draw
+
+
+def _table_normal(activation: str) -> Initialiser:
+    def draw(fan_in: int, fan_out: int, rng: random.Random) -> float:
+        return rng.gauss(0.0, table_std(activation, fan_in, fan_out))
+
+    draw.__name__ = f"{activation}_normal"
+    gain = TABLE_GAIN[activation]
+    draw.__doc__ = f"N(0, sigma^2), sigma = {gain:g} sqrt(2 / (fan_in + fan_out))."
+    return draw
+
+
 INITIALISERS: dict[str, Initialiser] = {
     "zeros": zeros,
     "small": small,
@@ -47,6 +104,9 @@ INITIALISERS: dict[str, Initialiser] = {
     "he": he,
     "uniform": uniform,
 }
+for _activation in TABLE_GAIN:  # seed 004's table, registered row by row
+    INITIALISERS[f"{_activation}-uniform"] = _table_uniform(_activation)
+    INITIALISERS[f"{_activation}-normal"] = _table_normal(_activation)
 
 
 _SHARED = random.Random(0)
