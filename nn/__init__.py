@@ -28,7 +28,7 @@ from nn.optim import (
     StepDecay,
 )
 from nn.scaling import Standardizer
-from nn.tensor_layers import Linear, ReLU, Sequential, Sigmoid, Tanh
+from nn.tensor_layers import BatchNorm1d, Dropout, Linear, ReLU, Sequential, Sigmoid, Tanh
 from nn.train import History, TrainingDiverged, evaluate, fit
 
 __all__ = [
@@ -36,6 +36,8 @@ __all__ = [
     "SGD",
     "AdaGrad",
     "Adam",
+    "BatchNorm1d",
+    "Dropout",
     "History",
     "InverseSqrtDecay",
     "InverseTimeDecay",

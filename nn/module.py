@@ -31,9 +31,38 @@ class Module:
     with its dotted name (``layer1.neuron0.w1``), so diagrams and error messages name it.
     """
 
+    #: True while training (the default), False after :meth:`eval`; layers such as
+    #: BatchNorm1d and Dropout behave differently in the two modes.
+    training: bool = True
+
     def named_parameters(self) -> Iterator[tuple[str, Parameter]]:
         """``(name, parameter)`` pairs, in a fixed order. Subclasses override this."""
         return iter(())
+
+    def named_buffers(self) -> Iterator[tuple[str, Tensor]]:
+        """``(name, tensor)`` pairs of state that is saved but not learned (BatchNorm's running
+        mean and variance): no gradient, no optimizer step. None by default."""
+        return iter(())
+
+    def _named_state(self) -> Iterator[tuple[str, Parameter]]:
+        """Everything a file holds: the parameters, then the buffers."""
+        yield from self.named_parameters()
+        yield from self.named_buffers()
+
+    def train(self, mode: bool = True) -> Module:
+        """Set training mode (``mode=False`` is :meth:`eval`) on this module and every module it
+        holds; returns the module, as PyTorch's ``train()`` does."""
+        self.training = bool(mode)
+        for value in vars(self).values():
+            children = value if isinstance(value, (list, tuple)) else [value]
+            for child in children:
+                if isinstance(child, Module):
+                    child.train(mode)
+        return self
+
+    def eval(self) -> Module:
+        """Evaluation mode: ``train(False)``. Returns the module."""
+        return self.train(False)
 
     def parameters(self) -> list[Parameter]:
         """The parameters, in the order of :meth:`named_parameters`."""
@@ -50,7 +79,7 @@ class Module:
         """Every parameter's value by name: a float, or nested lists for a Tensor (JSON-ready)."""
         return {
             name: parameter.data.tolist() if isinstance(parameter, Tensor) else parameter.data
-            for name, parameter in self.named_parameters()
+            for name, parameter in self._named_state()
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -61,14 +90,14 @@ class Module:
         ValueError says what, and the model is left untouched.
         """
         values = self._checked_values(state)
-        for name, parameter in self.named_parameters():
+        for name, parameter in self._named_state():
             parameter.data = values[name]
 
     def _checked_values(self, state: Any) -> dict[str, Any]:
         """The value of every parameter in ``state``, checked and converted; nothing is set."""
         if not isinstance(state, dict):
             raise ValueError(f"parameters must be a dict of name -> number, got {type(state)}")
-        names = [name for name, _ in self.named_parameters()]
+        names = [name for name, _ in self._named_state()]
         missing = [n for n in names if n not in state]
         unexpected = [n for n in state if n not in set(names)]
         if missing or unexpected:
@@ -77,7 +106,7 @@ class Module:
                 f"missing {_few(missing)}, unexpected {_few(unexpected)}"
             )
         values: dict[str, Any] = {}
-        current = dict(self.named_parameters())
+        current = dict(self._named_state())
         for name in names:
             value = state[name]
             parameter = current[name]
@@ -104,7 +133,7 @@ class Module:
         standard JSON has no NaN or Infinity, so no file could hold it.
         """
         target = Path(path)
-        for name, parameter in self.named_parameters():
+        for name, parameter in self._named_state():
             if not np.isfinite(parameter.data).all():
                 raise ValueError(
                     f"cannot save {target}: parameter {name} holds values that are not finite "
@@ -149,7 +178,7 @@ class Module:
             values = self._checked_values(document.get("parameters"))
         except ValueError as error:
             raise ValueError(f"{target}: {error}; the model was not changed") from None
-        for name, parameter in self.named_parameters():
+        for name, parameter in self._named_state():
             parameter.data = values[name]
 
     def _file_size_bound(self) -> int:
@@ -162,7 +191,7 @@ class Module:
         """
         numbers = 0
         names = 0
-        for name, parameter in self.named_parameters():
+        for name, parameter in self._named_state():
             numbers += int(np.size(parameter.data))
             names += len(name)
         return _BYTES_PER_NUMBER * numbers + 12 * (names + len(repr(self))) + _SLACK

@@ -33,6 +33,7 @@ from nn import init as initialisers
 from nn.module import Module
 
 DEFAULT_NAME = "linear"
+BATCHNORM_NAME = "batchnorm"
 
 
 class Linear(Module):
@@ -150,7 +151,11 @@ class Sequential(Module):
         for k, layer in enumerate(linear, start=1):
             if layer.name == DEFAULT_NAME:
                 layer.rename(f"layer{k}")
-        names = [layer.name for layer in linear]
+        norms = [m for m in modules if isinstance(m, BatchNorm1d)]
+        for k, norm in enumerate(norms, start=1):
+            if norm.name == BATCHNORM_NAME:
+                norm.rename(f"batchnorm{k}")
+        names = [layer.name for layer in linear] + [norm.name for norm in norms]
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
             raise ValueError(
@@ -177,5 +182,139 @@ class Sequential(Module):
         for module in self.layers:
             yield from module.named_parameters()
 
+    def named_buffers(self) -> Iterator[tuple[str, Tensor]]:
+        for module in self.layers:
+            yield from module.named_buffers()
+
     def __repr__(self) -> str:
         return "Sequential(" + ", ".join(repr(m) for m in self.layers) + ")"
+
+
+class BatchNorm1d(Module):
+    """Batch normalisation of a batch ``x`` of shape (N, features), as in the lecture:
+
+    ``μ_B = (1/N) Σ_i x_i``, ``σ²_B = (1/N) Σ_i (x_i − μ_B)²``, ``x̂ = (x − μ_B) / √(σ²_B + ε)``,
+    ``z = γ x̂ + β``, per feature, with learned ``γ`` (starts at 1) and ``β`` (starts at 0).
+
+    Built from Tensor ops (mean, var, sqrt, ...), so the engine differentiates it and a diagram
+    shows every gate. In training mode each call also updates the running estimates, as
+    PyTorch does: ``running = (1 − momentum) running + momentum · batch``, with the *unbiased*
+    batch variance (divided by N − 1) for ``running_var``. After ``model.eval()`` the running
+    estimates replace μ_B and σ²_B, so a single example is normalised the same way whatever
+    else is in its batch. The running estimates are buffers: saved with the model, never
+    learned.
+
+    Args:
+        features: the width of the input (its second axis).
+        eps: ε, added to the variance so the division is safe (PyTorch's 1e-5).
+        momentum: weight of the newest batch in the running estimates (PyTorch's 0.1).
+        name: prefix of the labels (``bn.gamma``, ``bn.beta``, ``bn.running_mean``, ...); left
+            at the default, :class:`Sequential` names them ``batchnorm1``, ``batchnorm2``, ...
+        dtype: float64 (default) or float32.
+    """
+
+    def __init__(
+        self,
+        features: int,
+        eps: float = 1e-5,
+        momentum: float = 0.1,
+        name: str = BATCHNORM_NAME,
+        dtype: Any = np.float64,
+    ) -> None:
+        if features < 1:
+            raise ValueError(f"BatchNorm1d needs features >= 1, got {features}")
+        if not eps > 0:
+            raise ValueError(f"BatchNorm1d needs eps > 0, got {eps}")
+        if not 0 <= momentum <= 1:
+            raise ValueError(f"BatchNorm1d needs momentum in [0, 1], got {momentum}")
+        self.features = features
+        self.eps = float(eps)
+        self.momentum = float(momentum)
+        self.gamma = Tensor(np.ones(features), dtype=dtype)
+        self.beta = Tensor(np.zeros(features), dtype=dtype)
+        self.running_mean = Tensor(np.zeros(features), dtype=dtype, requires_grad=False)
+        self.running_var = Tensor(np.ones(features), dtype=dtype, requires_grad=False)
+        self.rename(name)
+
+    def rename(self, name: str) -> None:
+        """Label the tensors ``{name}.gamma``, ``{name}.beta``, ``{name}.running_mean`` and
+        ``{name}.running_var``."""
+        self.name = name
+        for attribute in ("gamma", "beta", "running_mean", "running_var"):
+            getattr(self, attribute).label = f"{name}.{attribute}"
+
+    def __call__(self, x: Tensor | ArrayLike) -> Tensor:
+        """``γ x̂ + β``; x̂ from the batch's statistics in training, the running ones in eval."""
+        if not isinstance(x, Tensor):
+            x = Tensor(x, requires_grad=False, dtype=self.gamma.dtype)
+        if x.ndim != 2 or x.shape[1] != self.features:
+            raise ValueError(
+                f"{self.name} expects inputs of shape (N, {self.features}), got {x.shape}"
+            )
+        if not self.training:
+            x_hat = (x - self.running_mean) / (self.running_var + self.eps).sqrt()
+            return self.gamma * x_hat + self.beta
+        n = x.shape[0]
+        if n < 2:
+            raise ValueError(
+                f"{self.name} needs more than one example per batch in training (got shape "
+                f"{x.shape}): the variance of one example is 0; call model.eval() to use the "
+                "running estimates"
+            )
+        mean = x.mean(axis=0)  # μ_B
+        var = x.var(axis=0)  # σ²_B, divided by N
+        x_hat = (x - mean) / (var + self.eps).sqrt()
+        # The running estimates are plain numbers, outside the graph: PyTorch's rule, with
+        # the unbiased variance (× N / (N − 1)).
+        m = self.momentum
+        self.running_mean.data = (1 - m) * self.running_mean.data + m * mean.data
+        unbiased = var.data * (n / (n - 1))
+        self.running_var.data = (1 - m) * self.running_var.data + m * unbiased
+        return self.gamma * x_hat + self.beta
+
+    def named_parameters(self) -> Iterator[tuple[str, Tensor]]:
+        yield self.gamma.label, self.gamma
+        yield self.beta.label, self.beta
+
+    def named_buffers(self) -> Iterator[tuple[str, Tensor]]:
+        yield self.running_mean.label, self.running_mean
+        yield self.running_var.label, self.running_var
+
+    def __repr__(self) -> str:
+        return f"BatchNorm1d({self.features})"
+
+
+class Dropout(Module):
+    """Inverted dropout: in training, each element is kept with probability 1 − p and scaled by
+    1 / (1 − p), or set to 0; so the expected output equals the input and nothing needs
+    rescaling at test time. After ``model.eval()`` (and for p = 0) it is the identity.
+
+    The mask is a constant of the graph: the gradient is ``upstream · mask / (1 − p)``.
+
+    Args:
+        p: the probability of dropping an element, in [0, 1).
+        seed: an int or a ``numpy.random.Generator`` for the masks; the same seed gives the
+            same masks in the same order. By default, fresh entropy each run.
+    """
+
+    def __init__(self, p: float = 0.5, seed: int | np.random.Generator | None = None) -> None:
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p < 1:
+            raise ValueError(
+                f"Dropout needs p, the probability of dropping an element, in [0, 1), got {p!r}"
+                " (p = 1 would drop everything and divide by 0)"
+            )
+        self.p = float(p)
+        self.rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+
+    def __call__(self, x: Tensor | ArrayLike) -> Tensor:
+        """``x · mask / (1 − p)`` in training; ``x`` in eval or for p = 0."""
+        if not isinstance(x, Tensor):
+            x = Tensor(x, requires_grad=False)
+        if not self.training or self.p == 0:
+            return x
+        keep = self.rng.random(x.shape) >= self.p
+        scale = Tensor(keep / (1 - self.p), requires_grad=False, dtype=x.dtype)
+        return x * scale
+
+    def __repr__(self) -> str:
+        return f"Dropout(p={self.p})"
