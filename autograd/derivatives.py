@@ -209,16 +209,12 @@ def _as_node(g: Any, x: Node, output: Node) -> Any:
     """A gradient as a node: a number (a derivative that depends on nothing) becomes a leaf; a
     new node is named ``df/dx`` when both ends have names."""
     if isinstance(x, Tensor) and not isinstance(g, Tensor):
-        g = Tensor(np.zeros_like(x.data) + _values(g), requires_grad=False)
+        g = Tensor(np.zeros_like(x.data) + g, requires_grad=False)
     elif isinstance(x, Value) and not isinstance(g, Value):
         g = Value(float(g), f"{float(g):g}")
     if not g.label and output.label and x.label:
         g.label = f"d{output.label}/d{x.label}"
     return g
-
-
-def _values(g: Any) -> Any:
-    return g.data if isinstance(g, Tensor) else g
 
 
 def hessian(f: Callable[..., Any], inputs: Any) -> np.ndarray:

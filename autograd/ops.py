@@ -145,7 +145,7 @@ def step(a: Any, b: Any = 0.0, tie: float = 0.5) -> Any:
     so in a gradient graph it is a number (a Value's or Tensor's ``.data`` is compared).
 
     The routers (max, min) split a tie 1/2, 1/2; relu's slope at 0 is 0 (``tie=0``)."""
-    a, b = _data(a), _data(b)
+    a, b = values_of(a), values_of(b)
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         above = np.asarray(np.greater(a, b))
         if tie == 0.0:
@@ -156,8 +156,9 @@ def step(a: Any, b: Any = 0.0, tie: float = 0.5) -> Any:
     return 1.0 if a > b else 0.0 if a < b else tie
 
 
-def _data(x: Any) -> Any:
-    return x if isinstance(x, (float, int, np.ndarray)) else x.data
+def values_of(x: Any) -> Any:
+    """The numbers of a number, an array, a Value or a Tensor: its ``.data`` if it is a node."""
+    return x if isinstance(x, (float, int, np.ndarray, np.generic)) else x.data
 
 
 def _sigmoid(x: float) -> float:
@@ -180,6 +181,7 @@ def _array_sigmoid(x: Any) -> Any:
 
 #: The functions a local rule may use besides operators (see the module docstring).
 ln = _on_any("log", math.log, np.log)
+exp = _on_any("exp", math.exp, np.exp)
 sin = _on_any("sin", math.sin, np.sin)
 cos = _on_any("cos", math.cos, np.cos)
 sigmoid = _on_any("sigmoid", _sigmoid, _array_sigmoid)

@@ -709,17 +709,9 @@ class Tensor(Node):
 # reductions, shapes, softmax and the loss.
 
 # The structured ops state their local gradients as vector-Jacobian products (VJP), each next
-# to its op. The rules use only what numpy arrays and Tensors share, plus the helpers below,
-# which do the same to either, so one rule also builds a gradient as a graph (create_graph).
-
-
-def _values(x: Any) -> Array:
-    """The numbers of an array or a Tensor."""
-    return x.data if isinstance(x, Tensor) else x
-
-
-def _exp(x: Any) -> Any:
-    return x.exp() if isinstance(x, Tensor) else np.exp(x)
+# to its op. The rules use only what numpy arrays and Tensors share, plus the helpers below and
+# those of autograd.ops (values_of, exp), which do the same to either, so one rule also builds
+# a gradient as a graph (create_graph).
 
 
 def _outer(u: Any, v: Any) -> Any:
@@ -889,7 +881,7 @@ def _axis(axis: object, ndim: int, who: str, hint: str = "") -> int:
 
 def _max_weights(a: Any, out: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Array:
     """1/k for each of the k maxima of a group, 0 elsewhere: a constant (of the values)."""
-    a, out = _values(a), _values(out)
+    a, out = _ops.values_of(a), _ops.values_of(out)
     is_max = a == _restored(out, axis, keepdims)
     return (is_max / is_max.sum(axis=axis, keepdims=True)).astype(a.dtype, copy=False)
 
@@ -1069,7 +1061,7 @@ def _log_softmax(axis: int) -> Op:
         1,
         forward=None,
         array_forward=forward,
-        local=lambda x, out: (_log_softmax_vjp(_exp(out), axis),),
+        local=lambda x, out: (_log_softmax_vjp(_ops.exp(out), axis),),
         formula="d log s_i / d x_j = [i = j] - s_j",
         # not always finite: x - max(x) overflows when the logits span more than float64 can
         # (1e308 and -1e308), and the gate's check then says so instead of returning -inf
@@ -1222,7 +1214,7 @@ def _clip(low: float | None, high: float | None) -> Op:
     shown = f"[{'-∞' if low is None else f'{low:g}'}, {'∞' if high is None else f'{high:g}'}]"
 
     def local(a: Any, out: Any) -> tuple[Array]:
-        x = _values(a)
+        x = _ops.values_of(a)
         keep = np.ones(x.shape, dtype=bool)
         if low is not None:
             keep &= x >= low
@@ -1287,7 +1279,7 @@ def _spread_op(kind: str, axis: tuple[int, ...] | None, keepdims: bool, ddof: in
         return np.asarray(spread(a, axis=axis, ddof=ddof, keepdims=keepdims))
 
     def local(a: Any, out: Any) -> tuple[VJP]:
-        shape = _values(a).shape
+        shape = _ops.values_of(a).shape
         n = math.prod(shape) if axis is None else math.prod(shape[i] for i in axis)
         centred = a - a.mean(axis=axis, keepdims=True)
         if not std:
@@ -1295,7 +1287,8 @@ def _spread_op(kind: str, axis: tuple[int, ...] | None, keepdims: bool, ddof: in
             text = f"upstream * 2 (x - mean) / {n - ddof}"
         else:
             s = _restored(out, axis, keepdims)
-            flat = np.asarray(_values(s) == 0)  # zero variance: the slope is 0/0, the gradient 0
+            # zero variance: the slope is 0/0, the gradient 0
+            flat = np.asarray(_ops.values_of(s) == 0)
             slope = centred / ((s + flat.astype(float)) * (n - ddof)) * (~flat).astype(float)
             text = f"upstream * (x - mean) / ({n - ddof} std), 0 where std = 0"
         return (VJP(lambda u: _restored(u, axis, keepdims) * slope, text),)
@@ -1321,7 +1314,7 @@ def _where_op(condition: Array) -> Op:
     """``where`` for one (copied) boolean ``condition``: a router per element."""
 
     def local(a: Any, b: Any, out: Any) -> tuple[Array, Array]:
-        result = _values(out)
+        result = _ops.values_of(out)
         to_a = np.broadcast_to(condition, result.shape)
         return to_a.astype(result.dtype), (~to_a).astype(result.dtype)
 

@@ -383,7 +383,7 @@ class Adam(Optimizer):
         return theta_next, {"m": m, "u": u}
 
 
-class Nadam(Optimizer):
+class Nadam(Adam):
     """Nadam (Dozat 2016): Adam with Nesterov momentum, the seed's "Adam is RMSProp + Momentum;
     can Nesterov momentum take its place? YES. Nadam". As ``torch.optim.NAdam`` computes it (its
     defaults: no weight decay, ``momentum_decay`` psi = 4e-3)::
@@ -416,13 +416,8 @@ class Nadam(Optimizer):
         eps: float = 1e-8,
         momentum_decay: float = 4e-3,
     ) -> None:
-        super().__init__(params, lr)
-        self.beta1 = _unit_interval("beta1", beta1)
-        self.beta2 = _unit_interval("beta2", beta2)
-        self.eps = _positive("eps", eps)
+        super().__init__(params, lr, beta1, beta2, eps)  # Adam's settings and state, m and u
         self.momentum_decay = _non_negative("momentum_decay", momentum_decay)
-        self.m = self._zeros()
-        self.u = self._zeros()
         self._mu_products = (0, 1.0)  # (t, mu^1 mu^2 ... mu^t)
 
     def mu(self, t: int) -> float:
