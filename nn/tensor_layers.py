@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -32,11 +32,26 @@ from autograd import Tensor
 from nn import init as initialisers
 from nn.module import Module
 
-DEFAULT_NAME = "linear"
-BATCHNORM_NAME = "batchnorm"
+
+class NamedLayer(Module):
+    """A layer whose tensors carry its name in their labels (``fc1.W``, ``bn.gamma``).
+
+    A layer left at its class's ``default_name`` is numbered by :class:`Sequential`, per kind:
+    ``f"{numbered_as}{k}"`` for the k-th layer of that kind (``layer1``, ``layer2`` for
+    :class:`Linear`, as the scalar MLP numbers its layers; ``batchnorm1`` ...), so every
+    parameter name in a model is unique without the user naming anything.
+    """
+
+    default_name: ClassVar[str]
+    numbered_as: ClassVar[str]
+    name: str
+
+    def rename(self, name: str) -> None:
+        """Set the layer's name and relabel its tensors with it."""
+        raise NotImplementedError
 
 
-class Linear(Module):
+class Linear(NamedLayer):
     """``x Wᵀ + b``: a fully connected layer on a batch ``x`` of shape (N, nin) (or (nin,)).
 
     Args:
@@ -53,13 +68,16 @@ class Linear(Module):
         dtype: float64 (default) or float32.
     """
 
+    default_name = "linear"
+    numbered_as = "layer"
+
     def __init__(
         self,
         nin: int,
         nout: int,
         init: str | initialisers.Initialiser = "he",
         seed: int | random.Random | None = None,
-        name: str = DEFAULT_NAME,
+        name: str = "linear",
         dtype: Any = np.float64,
     ) -> None:
         if nin < 1 or nout < 1:
@@ -147,20 +165,18 @@ class Sequential(Module):
             if not callable(module):
                 raise TypeError(f"Sequential takes modules, got {module!r}")
         self.layers = list(modules)
-        linear = [m for m in modules if isinstance(m, Linear)]
-        for k, layer in enumerate(linear, start=1):
-            if layer.name == DEFAULT_NAME:
-                layer.rename(f"layer{k}")
-        norms = [m for m in modules if isinstance(m, BatchNorm1d)]
-        for k, norm in enumerate(norms, start=1):
-            if norm.name == BATCHNORM_NAME:
-                norm.rename(f"batchnorm{k}")
-        names = [layer.name for layer in linear] + [norm.name for norm in norms]
+        named = [m for m in modules if isinstance(m, NamedLayer)]
+        for kind in dict.fromkeys(type(m) for m in named):  # each kind numbered on its own
+            same = [m for m in named if type(m) is kind]
+            for k, module in enumerate(same, start=1):
+                if module.name == kind.default_name:
+                    module.rename(f"{kind.numbered_as}{k}")
+        names = [m.name for m in named]
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
             raise ValueError(
                 f"two layers are named {repeated[0]!r}: parameter names must be unique "
-                "(give each Linear its own name, or leave them all to Sequential)"
+                "(give each layer its own name, or leave them all to Sequential)"
             )
 
     def __call__(self, x: Tensor | ArrayLike) -> Tensor:
@@ -190,7 +206,7 @@ class Sequential(Module):
         return "Sequential(" + ", ".join(repr(m) for m in self.layers) + ")"
 
 
-class BatchNorm1d(Module):
+class BatchNorm1d(NamedLayer):
     """Batch normalisation of a batch ``x`` of shape (N, features), as in the lecture:
 
     ``μ_B = (1/N) Σ_i x_i``, ``σ²_B = (1/N) Σ_i (x_i − μ_B)²``, ``x̂ = (x − μ_B) / √(σ²_B + ε)``,
@@ -213,12 +229,15 @@ class BatchNorm1d(Module):
         dtype: float64 (default) or float32.
     """
 
+    default_name = "batchnorm"
+    numbered_as = "batchnorm"
+
     def __init__(
         self,
         features: int,
         eps: float = 1e-5,
         momentum: float = 0.1,
-        name: str = BATCHNORM_NAME,
+        name: str = "batchnorm",
         dtype: Any = np.float64,
     ) -> None:
         if features < 1:
