@@ -3,15 +3,21 @@
 Each is a function ``Value -> Value``. ReLU, sigmoid and tanh are engine gates; leaky ReLU is
 ``max(0.1 x, x)``, a max gate (the router), exactly as the lectures write it; ELU is a gate of
 its own defined here with :class:`autograd.Op`: an example of adding an op from outside the
-engine.
+engine. PReLU is another such gate, with two inputs (x and its learned slope α); it takes a
+second argument, so it is called as ``prelu(x, alpha)`` and is not one of the names in
+:data:`ACTIVATIONS`.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
 
 from autograd import Op, Value, apply
+from autograd.ops import KINK_MARGIN, step
 
 Activation = Callable[[Value], Value]
 
@@ -34,6 +40,32 @@ ELU = Op(
 )
 
 
+def _prelu_forward(x: float, alpha: float) -> float:
+    return x if x > 0.0 else alpha * x
+
+
+def _prelu_array_forward(x: Any, alpha: Any) -> Any:
+    return np.where(x > 0, x, alpha * x)
+
+
+def _prelu_local(x: Any, alpha: Any, out: Any) -> tuple[Any, Any]:
+    above = step(x, tie=0.0)  # [x > 0]: 1 or 0 (a bool mask for arrays)
+    below = step(0.0, x, tie=1.0)  # [x <= 0]: at x = 0 the slope is α, as in PyTorch
+    return above + below * alpha, below * x
+
+
+PRELU = Op(
+    "prelu",
+    "prelu",
+    2,
+    forward=_prelu_forward,
+    local=_prelu_local,
+    formula="d prelu(x,α)/dx = 1 if x > 0 else α; d prelu(x,α)/dα = 0 if x > 0 else x",
+    array_forward=_prelu_array_forward,
+    smooth=lambda x, alpha: abs(x) > KINK_MARGIN,
+)
+
+
 def linear(x: Value) -> Value:
     """The identity: no gate at all."""
     return x
@@ -47,6 +79,19 @@ def leaky_relu(x: Value) -> Value:
 def elu(x: Value) -> Value:
     """x for x > 0, alpha (e^x - 1) otherwise (alpha = 1)."""
     return apply(ELU, x)
+
+
+def prelu(x: Value, alpha: Value | float) -> Value:
+    """PReLU, the parametric ReLU: ``x`` for x > 0, ``α x`` otherwise, with ``α`` learned.
+
+    One gate with two inputs, so a diagram shows a ``prelu`` gate fed by ``x`` and ``α`` and
+    its local rules: d/dx = 1 if x > 0 else α, d/dα = 0 if x > 0 else x (at x = 0 the slope is
+    α and d/dα = 0, as in PyTorch). The lecture writes g(x) = max(αx, x): the same function
+    only while α <= 1 (for α > 1, max picks αx for x > 0); this is PyTorch's form, right for
+    every α. ``α`` fixed at 0.1 is :func:`leaky_relu`; a number ``alpha`` is a constant leaf,
+    a Value is learned like any weight. The same op on Tensors is :class:`nn.tensor_layers.PReLU`.
+    """
+    return apply(PRELU, x, alpha)
 
 
 ACTIVATIONS: dict[str, Activation] = {

@@ -28,8 +28,9 @@ from typing import Any, ClassVar
 import numpy as np
 from numpy.typing import ArrayLike
 
-from autograd import Tensor
+from autograd import Tensor, apply
 from nn import init as initialisers
+from nn.activations import PRELU
 from nn.module import Module
 
 
@@ -337,3 +338,165 @@ class Dropout(Module):
 
     def __repr__(self) -> str:
         return f"Dropout(p={self.p})"
+
+
+class PReLU(NamedLayer):
+    """PReLU, the parametric ReLU: ``x`` where x > 0 and ``α x`` elsewhere, with ``α`` learned
+    (as ``torch.nn.PReLU``).
+
+    The lecture writes g(x) = max(αx, x). That is the same function only while α <= 1: for
+    α > 1, max picks αx for x > 0 too, and nothing stops training from taking α past 1. This
+    layer uses PyTorch's form, right for every α: one ``prelu`` gate
+    (:data:`nn.activations.PRELU`, the gate the scalar :func:`nn.activations.prelu` draws) with
+    the local rules d/dx = 1 if x > 0 else α and d/dα = 0 if x > 0 else x (at x = 0: slope α,
+    d/dα = 0, as PyTorch).
+
+    ``α`` has shape (num_parameters,): one slope for the whole layer (the default), or one per
+    channel, on axis 1 of an (N, C) or (N, C, H, W) input (any (N, C, ...)). For the second,
+    ``α`` enters the graph reshaped to (C, 1, 1) (one 1 per axis after the channel), so it
+    broadcasts over the positions of each channel, and its gradient is summed over the batch
+    and the positions: dL/dα_c = Σ_{n,h,w} upstream · [x ≤ 0] · x over channel c.
+
+    Args:
+        num_parameters: 1, or the number of channels C.
+        init: the starting value of every α (PyTorch's 0.25).
+        name: prefix of the label (``act.alpha``); left at the default, :class:`Sequential`
+            names them ``prelu1``, ``prelu2``, ...
+        dtype: float64 (default) or float32.
+    """
+
+    default_name = "prelu"
+    numbered_as = "prelu"
+
+    def __init__(
+        self,
+        num_parameters: int = 1,
+        init: float = 0.25,
+        name: str = "prelu",
+        dtype: Any = np.float64,
+    ) -> None:
+        if isinstance(num_parameters, bool) or not isinstance(num_parameters, int):
+            raise TypeError(f"PReLU needs an int num_parameters, got {num_parameters!r}")
+        if num_parameters < 1:
+            raise ValueError(
+                f"PReLU needs num_parameters >= 1 (1 for the layer, or the number of "
+                f"channels), got {num_parameters}"
+            )
+        self.num_parameters = num_parameters
+        self.alpha = Tensor(np.full(num_parameters, float(init)), dtype=dtype)
+        self.rename(name)
+
+    def rename(self, name: str) -> None:
+        """Label α ``{name}.alpha``."""
+        self.name = name
+        self.alpha.label = f"{name}.alpha"
+
+    def __call__(self, x: Tensor | ArrayLike) -> Tensor:
+        """``x`` where x > 0, ``α x`` elsewhere, α per channel (axis 1) or one for all."""
+        if not isinstance(x, Tensor):
+            x = Tensor(x, requires_grad=False, dtype=self.alpha.dtype)
+        c = self.num_parameters
+        if c == 1:
+            return apply(PRELU, x, self.alpha)  # (1,) broadcasts over any shape
+        if x.ndim < 2 or x.shape[1] != c:
+            raise ValueError(
+                f"{self.name} has {c} parameters, one per channel: it expects inputs of shape "
+                f"(N, {c}) or (N, {c}, H, W), with {c} on axis 1, got {x.shape}"
+            )
+        # (C,) on axis 1: (C,) for (N, C), (C, 1, 1) for (N, C, H, W)
+        alpha = self.alpha if x.ndim == 2 else self.alpha.reshape((c,) + (1,) * (x.ndim - 2))
+        return apply(PRELU, x, alpha)
+
+    def named_parameters(self) -> Iterator[tuple[str, Tensor]]:
+        yield self.alpha.label, self.alpha
+
+    def __repr__(self) -> str:
+        return f"PReLU(num_parameters={self.num_parameters})"
+
+
+class Maxout(NamedLayer):
+    """Maxout: each of the ``nout`` units is the largest of ``pieces`` linear functions of the
+    input, ``out_j = max_k (W_k x + b_k)_j``. The lecture's max(w₁ᵀx + b₁, w₂ᵀx + b₂) is
+    ``pieces=2``; ReLU is the special case max(wᵀx + b, 0).
+
+    On a batch ``x`` (N, nin), vectorised: all pieces are one matrix ``W`` of shape
+    (pieces·nout, nin) and ``b`` (pieces·nout,), so the graph is ``x Wᵀ + b`` (one ``@ᵀ`` gate,
+    one ``+``), a reshape to (N, pieces, nout) and a max over the pieces axis: the router, which
+    sends each unit's upstream gradient to its winning piece only (a tie splits it). Row
+    ``k·nout + j`` of ``W`` is piece k of unit j, so ``W[k·nout:(k+1)·nout]`` is the weight of
+    a ``Linear(nin, nout)``.
+
+    Args:
+        nin, nout: input and output widths (at least 1).
+        pieces: the number of linear pieces per unit, at least 2. One piece is refused: it
+            would be ``Linear(nin, nout)`` with no non-linearity, so a typo could not go
+            unnoticed.
+        init: weight initialiser name or function (see :mod:`nn.init`), drawn with fan-in nin
+            and fan-out nout (each piece is a layer nin -> nout); He by default, as for
+            :class:`Linear` (maxout generalises ReLU). The biases start at 0.
+        seed: an int or a ``random.Random``; by default :func:`nn.init.shared_rng`, as for
+            :class:`Linear`. Piece 0 gets the numbers ``Linear(nin, nout, seed=...)`` would.
+        name: prefix of the labels (``mo.W``, ``mo.b``); left at the default,
+            :class:`Sequential` names them ``maxout1``, ``maxout2``, ...
+        dtype: float64 (default) or float32.
+    """
+
+    default_name = "maxout"
+    numbered_as = "maxout"
+
+    def __init__(
+        self,
+        nin: int,
+        nout: int,
+        pieces: int = 2,
+        init: str | initialisers.Initialiser = "he",
+        seed: int | random.Random | None = None,
+        name: str = "maxout",
+        dtype: Any = np.float64,
+    ) -> None:
+        if nin < 1 or nout < 1:
+            raise ValueError(f"Maxout needs nin >= 1 and nout >= 1, got nin={nin}, nout={nout}")
+        if pieces < 2:
+            raise ValueError(
+                f"Maxout needs pieces >= 2, got pieces={pieces}: the max of one piece is "
+                f"Linear({nin}, {nout}), with no non-linearity"
+            )
+        draw = initialisers.get(init)
+        if seed is None:
+            rng = initialisers.shared_rng()
+        else:
+            rng = seed if isinstance(seed, random.Random) else random.Random(seed)
+        rows = pieces * nout
+        self.pieces = pieces
+        self.W = Tensor(
+            [[draw(nin, nout, rng) for _ in range(nin)] for _ in range(rows)], dtype=dtype
+        )
+        self.b = Tensor(np.zeros(rows), dtype=dtype)
+        self.rename(name)
+
+    def rename(self, name: str) -> None:
+        """Label the parameters ``{name}.W`` and ``{name}.b``."""
+        self.name = name
+        self.W.label = f"{name}.W"
+        self.b.label = f"{name}.b"
+
+    @property
+    def nout(self) -> int:
+        return self.W.shape[0] // self.pieces
+
+    def __call__(self, x: Tensor | ArrayLike) -> Tensor:
+        """``max over k of (x W_kᵀ + b_k)``, for x of shape (N, nin): (N, nout)."""
+        if not isinstance(x, Tensor):
+            x = Tensor(x, requires_grad=False, dtype=self.W.dtype)
+        nin = self.W.shape[1]
+        if x.ndim != 2 or x.shape[1] != nin:
+            raise ValueError(f"{self.name} expects inputs of shape (N, {nin}), got {x.shape}")
+        z = x.matmul_t(self.W) + self.b  # (N, pieces·nout): every piece of every unit
+        return z.reshape(x.shape[0], self.pieces, self.nout).max(axis=1)
+
+    def named_parameters(self) -> Iterator[tuple[str, Tensor]]:
+        yield self.W.label, self.W
+        yield self.b.label, self.b
+
+    def __repr__(self) -> str:
+        return f"Maxout({self.W.shape[1]}, {self.nout}, pieces={self.pieces})"
