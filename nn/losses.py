@@ -6,6 +6,12 @@ one example (a prediction and its target) and returns a scalar ``Value``; the lo
 is the **mean** over its examples (:func:`mean`), so its size does not change with the batch
 size and neither does a good learning rate.
 
+For Tensor models a batch is one array, and its loss one gate graph for the whole batch: the
+batch functions :func:`mean_squared_error`, :func:`mean_binary_cross_entropy`,
+:func:`mean_binary_cross_entropy_with_logits`, :func:`max_margin` and
+:func:`softmax_cross_entropy` also take a Tensor of predictions and an array of targets, and
+give the same mean as the per-example functions do.
+
 Label conventions (checked; a wrong label is a ValueError that says which is expected):
 
 * binary cross-entropy: targets ``y`` in {0, 1};
@@ -25,7 +31,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from autograd import NonFiniteError, Tensor, Value
+from autograd import NonFiniteError, Tensor, Value, where
 from nn.activations import chain_sum
 from nn.module import Module, Parameter
 
@@ -84,6 +90,30 @@ def _pairs(predictions: Sequence[P], targets: Sequence[T], loss: str) -> list[tu
     if not predictions:
         raise ValueError(f"{loss} of an empty batch is undefined: give at least 1 example")
     return list(zip(predictions, targets, strict=True))
+
+
+def _tensor_labels(
+    predictions: Tensor, targets: Any, allowed: tuple[int, ...], loss: str, hint: str = ""
+) -> np.ndarray:
+    """``targets`` as an array of ``predictions``' shape and dtype, each one of ``allowed``."""
+    if isinstance(targets, Tensor):
+        raise TypeError(f"{loss}: the targets are labels, a numpy array, not a Tensor")
+    y = np.asarray(targets)
+    if y.shape != predictions.shape:
+        raise ValueError(
+            f"{loss}: predictions have shape {predictions.shape}, targets {y.shape}; they "
+            "must pair up one to one"
+        )
+    if y.dtype.kind not in "iuf":
+        raise TypeError(f"{loss}: the targets must be numbers in {set(allowed)}, got {y.dtype}")
+    wrong = ~np.isin(y, allowed)
+    if wrong.any():
+        first = tuple(int(i) for i in np.argwhere(wrong)[0])
+        raise ValueError(
+            f"{loss}: the targets must be in {set(allowed)}, got {y[first]!r} at index "
+            f"{first}{hint}"
+        )
+    return y.astype(predictions.dtype)
 
 
 # -- squared error -----------------------------------------------------------------------------
@@ -146,6 +176,21 @@ def binary_cross_entropy(p: Operand, target: Number) -> Value:
     return -p.log() if y == 1 else -(1.0 - p).log()
 
 
+def mean_binary_cross_entropy(probabilities: Any, targets: Any) -> Any:
+    """(1/n) sum_i :func:`binary_cross_entropy` (p_i, y_i): the mean over a batch.
+
+    ``probabilities`` is a list of Values, or one Tensor (``targets`` then an array of 0/1 of
+    its shape). For a Tensor only the true class's term is built, as for one example:
+    ``-mean(log(where(y = 1, p, 1 - p)))``; a p of exactly 0 or 1 makes the log gate raise a
+    NonFiniteError.
+    """
+    if isinstance(probabilities, Tensor):
+        y = _tensor_labels(probabilities, targets, (0, 1), "mean_binary_cross_entropy")
+        return -where(y == 1, probabilities, 1.0 - probabilities).log().mean()
+    pairs = _pairs(probabilities, targets, "mean_binary_cross_entropy")
+    return mean(binary_cross_entropy(p, t) for p, t in pairs)
+
+
 def binary_cross_entropy_with_logits(z: Operand, target: Number) -> Value:
     """Binary cross-entropy of p = sigmoid(z), computed from the logit z without overflow.
 
@@ -170,6 +215,20 @@ def binary_cross_entropy_with_logits(z: Operand, target: Number) -> Value:
     z = _value(z, "the logit z")
     softplus = z.max(0.0) + (1.0 + (-z.max(-z)).exp()).log()
     return softplus - z * y if y else softplus
+
+
+def mean_binary_cross_entropy_with_logits(logits: Any, targets: Any) -> Any:
+    """(1/n) sum_i :func:`binary_cross_entropy_with_logits` (z_i, y_i): the mean over a batch.
+
+    ``logits`` is a list of Values, or one Tensor (``targets`` then an array of 0/1 of its
+    shape): ``mean(softplus(z) - y z)``, with the softplus gate's own stable rule,
+    max(z, 0) + log(1 + e^-|z|). d/dz_i = (sigmoid(z_i) - y_i) / n.
+    """
+    if isinstance(logits, Tensor):
+        y = _tensor_labels(logits, targets, (0, 1), "mean_binary_cross_entropy_with_logits")
+        return (logits.softplus() - logits * y).mean()
+    pairs = _pairs(logits, targets, "mean_binary_cross_entropy_with_logits")
+    return mean(binary_cross_entropy_with_logits(z, t) for z, t in pairs)
 
 
 # -- softmax cross-entropy ---------------------------------------------------------------------
@@ -238,8 +297,16 @@ def hinge(score: Operand, target: Number) -> Value:
     return (1.0 - t * y).relu()
 
 
-def max_margin(scores: Sequence[Operand], targets: Sequence[Number]) -> Value:
-    """(1/n) sum_i max(0, 1 - t_i y_i): the mean hinge loss, micrograd's "max-margin" loss."""
+def max_margin(scores: Any, targets: Any) -> Any:
+    """(1/n) sum_i max(0, 1 - t_i y_i): the mean hinge loss, micrograd's "max-margin" loss.
+
+    ``scores`` is a list of Values, or one Tensor (``targets`` then an array of -1/+1 of its
+    shape): ``mean(relu(1 - t y))``.
+    """
+    if isinstance(scores, Tensor):
+        hint = " (map {0, 1} labels to {-1, +1} with nn.datasets.to_signed)"
+        t = _tensor_labels(scores, targets, (-1, 1), "max_margin", hint)
+        return (1.0 - scores * t).relu().mean()
     pairs = _pairs(scores, targets, "max_margin")
     return mean(hinge(s, t) for s, t in pairs)
 

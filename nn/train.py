@@ -14,7 +14,22 @@ one step per epoch), ``1`` (one example per step) or ``k``. An epoch is one pass
 training set; with ``shuffle`` the examples are visited in a new (seeded) order every epoch.
 
 Regularisation (``l2``, ``l1``) adds ``l2 * sum_w w^2 + l1 * sum_w |w|`` over the **weights
-only** (see :mod:`nn.losses`) to every step's loss.
+only** (see :func:`weights_of`) to every step's loss.
+
+The same loop trains **Tensor models** (:class:`~nn.tensor_layers.Sequential` of ``Linear``,
+``BatchNorm1d``, ...; any model whose parameters are Tensors). Then X is one array whose first
+axis is the examples, (N, features) or (N, C, H, W), and a batch is ``X[rows]``, forwarded at
+once: one graph per batch, not one per example, and the loss a Tensor gate on the whole batch::
+
+    outputs = model(Tensor(X[rows], requires_grad=False))       # (B, outputs)
+    J = loss(outputs, y[rows])                                 # the batch mean, one Tensor
+    ...                                                         # then as above
+
+Everything else (epochs, shuffling, validation, early stopping, the History) is shared: the two
+kinds of model differ only in how a batch's loss and metrics are computed (:class:`Scalars` and
+:class:`Arrays`). Training batches run in training mode (``model.train()``: dropout drops, batch
+norm uses and updates the batch's statistics), evaluation in ``model.eval()``; ``fit`` leaves
+the model in the mode it found it in.
 """
 
 from __future__ import annotations
@@ -22,35 +37,48 @@ from __future__ import annotations
 import math
 import random
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence, Sized
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
 
-from autograd import NonFiniteError, Value, no_grad
+from autograd import NonFiniteError, Tensor, Value, no_grad
+from autograd.tensor import all_finite
 from nn import losses
+from nn.module import Parameter
 
 Output = Value | list[Value]
 Example = Sequence[float]
-LossFunction = Callable[[Any, Any], Value]
-"""``loss(output, target) -> Value`` for one example."""
+Inputs = Sequence[Example] | np.ndarray
+"""X: a list of examples (lists of floats) for a scalar model, an array for a Tensor model."""
+Targets = Sequence[Any] | np.ndarray
+LossFunction = Callable[[Any, Any], Any]
+"""``loss(output, target) -> Value`` for one example of a scalar model; for a Tensor model
+``loss(outputs, targets) -> Tensor``, the mean over the batch as one number."""
 Metric = Callable[[Any, Any], float]
-"""``metric(output, target) -> float`` for one example; averaged over the examples."""
+"""``metric(output, target) -> float`` for one example of a scalar model; for a Tensor model
+``metric(outputs, targets) -> float``, the batch's mean. Averaged over the examples."""
 
 
 class Model(Protocol):
-    """What ``fit`` trains: a :class:`~nn.module.Module` that can be called on one example."""
+    """What ``fit`` trains: a :class:`~nn.module.Module`, called on one example (scalar) or on
+    a batch (Tensor)."""
 
-    def __call__(self, x: Sequence[float], /) -> Output: ...
+    training: bool
 
-    def parameters(self) -> list[Value]: ...
+    def __call__(self, x: Any, /) -> Any: ...
 
-    def named_parameters(self) -> Iterator[tuple[str, Value]]: ...
+    def parameters(self) -> list[Parameter]: ...
+
+    def named_parameters(self) -> Iterator[tuple[str, Parameter]]: ...
 
     def zero_grad(self) -> None: ...
 
-    def state_dict(self) -> dict[str, float]: ...
+    def train(self, mode: bool = True) -> Any: ...
+
+    def state_dict(self) -> dict[str, Any]: ...
 
     def load_state_dict(self, state: dict[str, Any]) -> None: ...
 
@@ -168,6 +196,36 @@ Accuracy: a logit > 0, a probability > 0.5 or a score > 0 predicts the positive 
 softmax the largest logit is the predicted class.
 """
 
+
+def _share_correct_logit(outputs: Tensor, targets: np.ndarray) -> float:
+    return float(np.mean((outputs.data > 0.0) == (targets == 1)))
+
+
+def _share_correct_probability(outputs: Tensor, targets: np.ndarray) -> float:
+    return float(np.mean((outputs.data > 0.5) == (targets == 1)))
+
+
+def _share_correct_sign(outputs: Tensor, targets: np.ndarray) -> float:
+    return float(np.mean((outputs.data > 0.0) == (targets > 0)))
+
+
+def _share_correct_class(outputs: Tensor, targets: np.ndarray) -> float:
+    return float(np.mean(outputs.data.argmax(axis=1) == targets))
+
+
+TENSOR_LOSSES: dict[str, tuple[LossFunction, Metric | None]] = {
+    "squared_error": (losses.mean_squared_error, None),
+    "binary_cross_entropy": (losses.mean_binary_cross_entropy, _share_correct_probability),
+    "binary_cross_entropy_with_logits": (
+        losses.mean_binary_cross_entropy_with_logits,
+        _share_correct_logit,
+    ),
+    "softmax_cross_entropy": (losses.softmax_cross_entropy, _share_correct_class),
+    "hinge": (losses.max_margin, _share_correct_sign),
+}
+"""The same losses for Tensor models: each the mean over a batch, one graph for the batch, and
+its accuracy as the share of the batch predicted right (the same rules as :data:`LOSSES`)."""
+
 _LABELS: dict[str, tuple[int, ...]] = {
     "binary_cross_entropy": (0, 1),
     "binary_cross_entropy_with_logits": (0, 1),
@@ -176,12 +234,14 @@ _LABELS: dict[str, tuple[int, ...]] = {
 
 
 def _resolve(
-    loss: str | LossFunction, metrics: Mapping[str, Metric] | None
+    loss: str | LossFunction,
+    metrics: Mapping[str, Metric] | None,
+    table: Mapping[str, tuple[LossFunction, Metric | None]] = LOSSES,
 ) -> tuple[LossFunction, dict[str, Metric]]:
     if isinstance(loss, str):
-        if loss not in LOSSES:
-            raise ValueError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)}")
-        function, accuracy = LOSSES[loss]
+        if loss not in table:
+            raise ValueError(f"unknown loss {loss!r}; choose one of {', '.join(table)}")
+        function, accuracy = table[loss]
         default = {"accuracy": accuracy} if accuracy is not None else {}
     elif callable(loss):
         function, default = loss, {}
@@ -190,7 +250,7 @@ def _resolve(
     return function, dict(default if metrics is None else metrics)
 
 
-def _check_targets(loss: str | LossFunction, y: Sequence[Any], what: str) -> None:
+def _check_targets(loss: str | LossFunction, y: Targets, what: str) -> None:
     """Catch a wrong label before training starts, naming the example."""
     if not isinstance(loss, str):
         return
@@ -246,11 +306,255 @@ def _strength(value: float, name: str) -> float:
     return float(value)
 
 
-def _check_data(X: Sequence[Example], y: Sequence[Any], what: str) -> None:
+def _check_data(X: Sized, y: Sized, what: str) -> None:
     if len(X) != len(y):
         raise ValueError(f"{what}: {len(X)} examples in X but {len(y)} targets in y")
     if len(X) == 0:
         raise ValueError(f"{what} is empty: give at least one example")
+
+
+# -- the two kinds of model: how a batch's loss and metrics are computed --------------------------
+
+
+class Examples(Protocol):
+    """A data set as one kind of model reads it: the only part of ``fit`` not shared."""
+
+    metrics: Mapping[str, Metric]
+
+    def __len__(self) -> int: ...
+
+    def take(self, rows: list[int]) -> Examples:
+        """The examples at ``rows`` (a validation split)."""
+        ...
+
+    def batch(self, model: Model, rows: list[int]) -> tuple[Any, dict[str, float]]:
+        """The mean loss over ``rows`` (a graph, ready for ``backward``) and each metric summed
+        over them."""
+        ...
+
+
+@dataclass
+class Scalars:
+    """Examples for a scalar model: one forward pass, one graph, per example; the batch's loss
+    is :func:`nn.losses.mean` of theirs."""
+
+    X: Inputs
+    y: Targets
+    loss: LossFunction
+    metrics: Mapping[str, Metric]
+
+    def __len__(self) -> int:
+        return len(self.X)
+
+    def take(self, rows: list[int]) -> Scalars:
+        return Scalars(
+            [self.X[i] for i in rows], [self.y[i] for i in rows], self.loss, self.metrics
+        )
+
+    def batch(self, model: Model, rows: list[int]) -> tuple[Any, dict[str, float]]:
+        example_losses = []
+        sums = dict.fromkeys(self.metrics, 0.0)
+        for i in rows:
+            output = model(self.X[i])
+            example_losses.append(self.loss(output, self.y[i]))
+            for name, metric in self.metrics.items():
+                sums[name] += metric(output, self.y[i])
+        return losses.mean(example_losses), sums
+
+
+@dataclass
+class Arrays:
+    """Examples for a Tensor model: X an array whose first axis is the examples, y an array of
+    targets; a batch is forwarded at once and its loss is one Tensor, the batch's mean."""
+
+    X: np.ndarray
+    y: np.ndarray
+    loss: LossFunction
+    metrics: Mapping[str, Metric]
+
+    def __len__(self) -> int:
+        return len(self.X)
+
+    def take(self, rows: list[int]) -> Arrays:
+        return Arrays(self.X[rows], self.y[rows], self.loss, self.metrics)
+
+    def batch(self, model: Model, rows: list[int]) -> tuple[Any, dict[str, float]]:
+        targets = self.y[rows]
+        outputs = model(Tensor(self.X[rows], requires_grad=False))
+        J = self.loss(outputs, targets)
+        if not isinstance(J, Tensor) or J.size != 1:
+            shape = J.shape if isinstance(J, Tensor) else type(J).__name__
+            raise ValueError(
+                f"the loss of a Tensor model must be one Tensor number, the batch's mean; the "
+                f"loss function gave {shape}"
+            )
+        n = len(rows)
+        return J, {name: metric(outputs, targets) * n for name, metric in self.metrics.items()}
+
+
+def holds_tensors(model: Model) -> bool:
+    """True for a Tensor model: its parameters are :class:`autograd.Tensor` (not Values)."""
+    kinds = {type(p) for p in model.parameters()}
+    if Tensor in kinds and Value in kinds:
+        raise TypeError("the model mixes Value and Tensor parameters; fit trains one kind")
+    return Tensor in kinds
+
+
+def _examples(
+    model: Model,
+    X: Inputs,
+    y: Targets,
+    loss: str | LossFunction,
+    metrics: Mapping[str, Metric] | None,
+    what: str,
+    target: str,
+) -> Examples:
+    """``(X, y)`` checked and ready for ``model``: :class:`Arrays` for a Tensor model, else
+    :class:`Scalars`. ``what`` and ``target`` name the data and its targets in messages."""
+    if holds_tensors(model):
+        return _arrays(model, X, y, loss, metrics, what, target)
+    _check_data(X, y, what)
+    function, chosen = _resolve(loss, metrics)
+    _check_targets(loss, y, target)
+    return Scalars(X, y, function, chosen)
+
+
+def _arrays(
+    model: Model,
+    X: Inputs,
+    y: Targets,
+    loss: str | LossFunction,
+    metrics: Mapping[str, Metric] | None,
+    what: str,
+    target: str,
+) -> Arrays:
+    """X and y as arrays, checked against the loss and against the model's output shape."""
+    function, chosen = _resolve(loss, metrics, TENSOR_LOSSES)
+    dtype = model.parameters()[0].dtype  # type: ignore[union-attr]
+    inputs = _input_array(X, dtype, what)
+    targets = _target_array(y, what)
+    _check_data(inputs, targets, what)
+    bad = ~np.isfinite(inputs)
+    if bad.any():
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(
+            f"{what}: row {first[0]} of X holds {inputs[first]} (at position {first[1:]} of the "
+            "row); every input must be a finite number"
+        )
+    if isinstance(loss, str):
+        _check_target_array(loss, targets, target)
+        targets = _fitted_to_outputs(loss, targets, _probe(model, inputs, what), target)
+    return Arrays(inputs, targets, function, chosen)
+
+
+def _input_array(X: Any, dtype: Any, what: str) -> np.ndarray:
+    if isinstance(X, Tensor):
+        X = X.data
+    try:
+        inputs = np.array(X, dtype=dtype)
+    except (ValueError, TypeError) as error:
+        raise ValueError(
+            f"{what}: X must be numbers of one shape, an array with one row per example: {error}"
+        ) from None
+    if inputs.ndim < 2:
+        raise ValueError(
+            f"{what}: X has shape {inputs.shape}, but a Tensor model takes an array with one row "
+            "per example, (N, features) or (N, C, H, W); for one feature use X.reshape(-1, 1)"
+        )
+    return inputs
+
+
+def _target_array(y: Any, what: str) -> np.ndarray:
+    try:
+        targets = np.array(y)
+    except (ValueError, TypeError) as error:
+        raise ValueError(
+            f"{what}: y must be an array of targets, one per example: {error}"
+        ) from None
+    if targets.ndim == 0:
+        raise ValueError(f"{what}: y must hold one target per example, got the single {y!r}")
+    return targets
+
+
+def _check_target_array(loss: str, y: np.ndarray, what: str) -> None:
+    """The vectorised :func:`_check_targets`: the first wrong target is named by its row."""
+    allowed = _LABELS.get(loss)
+    numeric = y.dtype.kind in "iuf"
+    if loss == "softmax_cross_entropy":
+        if y.dtype.kind not in "iu":
+            raise ValueError(
+                f"{what}s are of dtype {y.dtype}, but softmax_cross_entropy needs int class "
+                "indices (an integer array; for one-hot targets use y.argmax(axis=1))"
+            )
+        bad = y < 0
+        needs = "int class indices from 0"
+    elif allowed is not None:
+        bad = ~np.isin(y, allowed) if numeric else np.ones(y.shape, dtype=bool)
+        needs = f"labels in {set(allowed)}"
+    else:
+        bad = ~np.isfinite(y) if numeric else np.ones(y.shape, dtype=bool)
+        needs = "finite numbers"
+    if bad.any():
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        hint = " (map 0/1 labels with nn.datasets.to_signed)" if loss == "hinge" else ""
+        value = y[first].item() if isinstance(y[first], np.generic) else y[first]
+        raise ValueError(f"{what} {first[0]} is {value!r}, but {loss} needs {needs}{hint}")
+
+
+def _probe(model: Model, inputs: np.ndarray, what: str) -> Tensor:
+    """The model's output for the first example, in eval mode and without a graph: it changes
+    nothing (no running statistics, no dropout draws) and shows the output's shape."""
+    try:
+        with no_grad(), _mode(model, training=False):
+            outputs = model(Tensor(inputs[:1], requires_grad=False))
+    except ValueError as error:
+        raise ValueError(
+            f"{what}: the model cannot take X of shape {inputs.shape}: {error}"
+        ) from None
+    if not isinstance(outputs, Tensor) or outputs.ndim == 0 or outputs.shape[0] != 1:
+        shape = outputs.shape if isinstance(outputs, Tensor) else type(outputs).__name__
+        raise ValueError(
+            f"{what}: for one example the model returned {shape}; a Tensor model must return "
+            "a Tensor whose first axis is the examples"
+        )
+    return outputs
+
+
+def _fitted_to_outputs(loss: str, y: np.ndarray, outputs: Tensor, what: str) -> np.ndarray:
+    """Targets shaped as the model's outputs: a column (N, 1) for one output per example."""
+    if loss == "softmax_cross_entropy":
+        classes = outputs.shape[-1]
+        if outputs.ndim != 2 or y.ndim != 1:
+            raise ValueError(
+                f"softmax_cross_entropy needs logits of shape (N, classes) and targets of shape "
+                f"(N,); the model gives {outputs.shape[1:]} per example, y has shape {y.shape}"
+            )
+        if y.max() >= classes:
+            row = int(np.argmax(y >= classes))
+            raise ValueError(
+                f"{what} {row} is {y[row].item()!r}, but the model has {classes} outputs "
+                f"(classes 0 to {classes - 1})"
+            )
+        return y
+    if outputs.shape[1:] == (1,) and y.ndim == 1:
+        return y.reshape(-1, 1)
+    if outputs.shape[1:] != y.shape[1:]:
+        raise ValueError(
+            f"the model gives each example an output of shape {outputs.shape[1:]}, but y gives "
+            f"targets of shape {y.shape[1:]} ({loss} pairs them up one to one)"
+        )
+    return y
+
+
+@contextmanager
+def _mode(model: Model, training: bool) -> Iterator[None]:
+    """Run in training (or eval) mode, then put back the model's mode."""
+    was = model.training
+    model.train(training)
+    try:
+        yield
+    finally:
+        model.train(was)
 
 
 # -- evaluation --------------------------------------------------------------------------------
@@ -258,39 +562,25 @@ def _check_data(X: Sequence[Example], y: Sequence[Any], what: str) -> None:
 
 def evaluate(
     model: Model,
-    X: Sequence[Example],
-    y: Sequence[Any],
+    X: Inputs,
+    y: Targets,
     loss: str | LossFunction,
     metrics: Mapping[str, Metric] | None = None,
 ) -> dict[str, float]:
-    """The mean loss and metrics of ``model`` on ``(X, y)``, without building a graph.
+    """The mean loss and metrics of ``model`` on ``(X, y)``, without building a graph, in eval
+    mode (the model's mode is put back after).
 
     Returns ``{"loss": ..., "accuracy": ...}`` (accuracy for the classification losses, or
-    the ``metrics`` given).
+    the ``metrics`` given). A Tensor model takes all of X in one batch.
     """
-    _check_data(X, y, "the data")
-    _check_targets(loss, y, "target")
-    function, chosen = _resolve(loss, metrics)
-    return _evaluate(model, X, y, function, chosen)
+    return _evaluate(model, _examples(model, X, y, loss, metrics, "the data", "target"))
 
 
-def _evaluate(
-    model: Model,
-    X: Sequence[Example],
-    y: Sequence[Any],
-    loss: LossFunction,
-    metrics: Mapping[str, Metric],
-) -> dict[str, float]:
-    total = 0.0
-    sums = dict.fromkeys(metrics, 0.0)
-    with no_grad():  # numbers only: no graph is recorded, nothing to free
-        for x, target in zip(X, y, strict=True):
-            output = model(x)
-            total += loss(output, target).data
-            for name, metric in metrics.items():
-                sums[name] += metric(output, target)
-    n = len(X)
-    return {"loss": total / n, **{name: s / n for name, s in sums.items()}}
+def _evaluate(model: Model, data: Examples) -> dict[str, float]:
+    with no_grad(), _mode(model, training=False):  # numbers only: no graph, nothing to free
+        J, sums = data.batch(model, list(range(len(data))))
+    n = len(data)
+    return {"loss": float(J.data), **{name: s / n for name, s in sums.items()}}
 
 
 # -- fit ---------------------------------------------------------------------------------------
@@ -298,8 +588,8 @@ def _evaluate(
 
 def fit(
     model: Model,
-    X: Sequence[Example],
-    y: Sequence[Any],
+    X: Inputs,
+    y: Targets,
     *,
     loss: str | LossFunction,
     optimizer: Optimizer,
@@ -308,7 +598,7 @@ def fit(
     shuffle: bool = True,
     seed: int = 0,
     validation_split: float = 0.0,
-    validation_data: tuple[Sequence[Example], Sequence[Any]] | None = None,
+    validation_data: tuple[Inputs, Targets] | None = None,
     patience: int | None = None,
     restore_best: bool = True,
     l2: float = 0.0,
@@ -321,38 +611,51 @@ def fit(
     """Train ``model`` on ``(X, y)`` by gradient descent; return the :class:`History`.
 
     Args:
-        model: an :class:`~nn.layers.MLP` or other Module called on one example.
-        X, y: the examples (lists of floats) and their targets (see :mod:`nn.losses` for each
-            loss's labels: {0, 1}, {-1, +1} or class indices).
+        model: an :class:`~nn.layers.MLP` or other Module called on one example, or a Tensor
+            model (its parameters are Tensors: ``Sequential(Linear(...), ...)``) called on a
+            batch.
+        X, y: the examples and their targets (see :mod:`nn.losses` for each loss's labels:
+            {0, 1}, {-1, +1} or class indices). For a scalar model lists of floats; for a
+            Tensor model arrays whose first axis is the examples: X of shape (N, features)
+            (or (N, C, H, W)), y of shape (N,) (or (N, outputs) for regression).
         loss: a name from :data:`LOSSES` or a function ``(output, target) -> Value`` for one
-            example. A batch's loss is the mean over its examples.
+            example; for a Tensor model a name (from :data:`TENSOR_LOSSES`) or a function
+            ``(outputs, targets) -> Tensor`` giving the batch's mean. A batch's loss is the
+            mean over its examples.
         optimizer: e.g. ``nn.optim.SGD(model.parameters(), lr=0.1)``.
         epochs: passes over the training set (at most: early stopping may end sooner).
         batch_size: ``None`` full batch, ``1`` stochastic, ``k`` mini-batches of k.
         shuffle: visit the examples in a new order every epoch.
-        seed: seeds the shuffling and the validation split, so a run can be repeated.
+        seed: seeds the shuffling and the validation split, so a run can be repeated. A scalar
+            and a Tensor model get the same batches from the same seed.
         validation_split: the fraction of ``(X, y)`` held out (chosen at random, seeded)
             for validation. Not together with ``validation_data``.
         validation_data: ``(X_val, y_val)`` to evaluate after every epoch.
         patience: early stopping: stop after this many epochs without a lower ``val_loss``.
             Needs validation data.
-        restore_best: with ``patience``, put back the parameters of the best epoch at the end.
-        l2, l1: regularisation strengths on the weights (not the biases).
-        metrics: ``{name: metric(output, target) -> float}``, averaged over examples; by
-            default accuracy for the classification losses. ``{}`` measures nothing extra.
+        restore_best: with ``patience``, put back the parameters (and buffers, such as batch
+            norm's running statistics) of the best epoch at the end.
+        l2, l1: regularisation strengths on the weights: see :func:`weights_of`.
+        metrics: ``{name: metric(output, target) -> float}``, averaged over examples (for a
+            Tensor model ``metric(outputs, targets)``, the batch's mean); by default accuracy
+            for the classification losses. ``{}`` measures nothing extra.
         lr_schedule: ``epoch -> learning rate``, set on ``optimizer.lr`` before each epoch
             (epochs count from 0). micrograd's demo: ``lambda k: 1.0 - 0.9 * k / 100``.
         on_epoch_end: called as ``on_epoch_end(epoch, history)`` after every epoch; return
             True to stop training.
         progress: show a progress bar (tqdm: terminal or Jupyter) with the latest loss.
 
+    Every epoch trains in training mode (``model.train()``) and validates in eval mode
+    (``model.eval()``); at the end the model is back in the mode it was given in.
+
     Raises:
-        ValueError: X and y differ in length or are empty, epochs or batch_size < 1, a target
-            does not fit the loss, bad validation settings.
+        ValueError: X and y differ in length or are empty, X holds a NaN (the row is named),
+            epochs or batch_size < 1, a target does not fit the loss (or the model's number of
+            classes), bad validation settings.
         TrainingDiverged: the loss or a gradient became inf or nan (a NonFiniteError: the
             learning rate is probably too large); its ``history`` holds the epochs before.
     """
-    _check_data(X, y, "the training data")
+    data = _examples(model, X, y, loss, metrics, "the training data", "target")
     epochs = _positive_int(epochs, "epochs")
     if batch_size is not None:
         batch_size = _positive_int(batch_size, "batch_size")
@@ -360,44 +663,41 @@ def fit(
     l1 = _strength(l1, "l1")
     if patience is not None:
         patience = _positive_int(patience, "patience")
-    loss_function, chosen = _resolve(loss, metrics)
-    _check_targets(loss, y, "target")
     if lr_schedule is not None and not hasattr(optimizer, "lr"):
         raise TypeError("lr_schedule sets optimizer.lr, but this optimizer has no lr attribute")
 
     rng = random.Random(seed)
-    X_train, y_train, X_val, y_val = _split(X, y, validation_split, validation_data, rng)
-    if X_val is not None and y_val is not None:
-        _check_data(X_val, y_val, "the validation data")
-        _check_targets(loss, y_val, "validation target")
-    elif patience is not None:
+    train, val = _split(model, data, validation_split, validation_data, rng, loss, metrics)
+    if val is None and patience is not None:
         raise ValueError(
             "early stopping watches the validation loss: give validation_split or "
             "validation_data together with patience"
         )
 
-    history = History(metrics={name: [] for name in chosen})
-    if X_val is not None:
-        history.metrics.update({f"val_{name}": [] for name in chosen})
+    names = list(data.metrics)
+    history = History(metrics={name: [] for name in names})
+    if val is not None:
+        history.metrics.update({f"val_{name}": [] for name in names})
+    weights = weights_of(model) if l2 or l1 else []
     best_loss = math.inf
-    best_state: dict[str, float] | None = None
+    best_state: dict[str, Any] | None = None
     waited = 0
     started = time.perf_counter()
     bar = _progress_bar(epochs, progress)
+    was_training = model.training
     try:
         for epoch in range(epochs):
             if lr_schedule is not None:
                 optimizer.lr = lr_schedule(epoch)  # type: ignore[attr-defined]
             lr = getattr(optimizer, "lr", None)
+            model.train()
             try:
                 train_loss, train_metrics = _run_epoch(
                     model,
-                    X_train,
-                    y_train,
-                    loss_function,
-                    chosen,
+                    train,
                     optimizer,
-                    minibatches(len(X_train), batch_size, rng if shuffle else None),
+                    minibatches(len(train), batch_size, rng if shuffle else None),
+                    weights,
                     l2,
                     l1,
                     history,
@@ -411,9 +711,9 @@ def fit(
                 history.metrics[name].append(value)
             if lr is not None:
                 history.lr.append(float(lr))
-            history.penalty.append(_penalty(model, l2, l1))
-            if X_val is not None and y_val is not None:
-                measured = _evaluate(model, X_val, y_val, loss_function, chosen)
+            history.penalty.append(_penalty(weights, l2, l1))
+            if val is not None:
+                measured = _evaluate(model, val)
                 history.val_loss.append(measured.pop("loss"))
                 for name, value in measured.items():
                     history.metrics[f"val_{name}"].append(value)
@@ -437,6 +737,7 @@ def fit(
                 break
     finally:
         bar.close()
+        model.train(was_training)
     if restore_best and best_state is not None:
         model.load_state_dict(best_state)
     history.seconds = time.perf_counter() - started
@@ -445,32 +746,26 @@ def fit(
 
 def _run_epoch(
     model: Model,
-    X: Sequence[Example],
-    y: Sequence[Any],
-    loss: LossFunction,
-    metrics: Mapping[str, Metric],
+    data: Examples,
     optimizer: Optimizer,
     batches: list[list[int]],
+    weights: list[tuple[str, Parameter]],
     l2: float,
     l1: float,
     history: History,
 ) -> tuple[float, dict[str, float]]:
     """One pass over the batches: a step per batch. Returns the epoch's mean loss and metrics."""
     total = 0.0
-    sums = dict.fromkeys(metrics, 0.0)
-    for batch in batches:
-        example_losses = []
-        for i in batch:
-            output = model(X[i])
-            example_losses.append(loss(output, y[i]))
-            for name, metric in metrics.items():
-                sums[name] += metric(output, y[i])
-        J = losses.mean(example_losses)
-        total += J.data * len(batch)
+    sums: dict[str, float] = {}
+    for rows in batches:
+        J, batch_sums = data.batch(model, rows)
+        total += float(J.data) * len(rows)
+        for name, s in batch_sums.items():
+            sums[name] = sums.get(name, 0.0) + s
         if l2:
-            J = J + l2 * losses.l2_penalty(model.named_parameters())
+            J = J + l2 * losses.l2_penalty(weights)
         if l1:
-            J = J + l1 * losses.l1_penalty(model.named_parameters())
+            J = J + l1 * losses.l1_penalty(weights)
         # backward adds into .grad: clear the model's gradients (all of them, also any the
         # optimiser does not update) and the optimiser's, then fill them with dJ/dp
         model.zero_grad()
@@ -479,27 +774,45 @@ def _run_epoch(
         optimizer.step()
         history.steps += 1
         for name, p in model.named_parameters():
-            if not math.isfinite(p.data):
-                raise NonFiniteError(f"the step set parameter {name} to {p.data}")
-    n = len(X)
+            if not all_finite(p.data):
+                shown = p.data if isinstance(p, Value) else "values that are not finite"
+                raise NonFiniteError(f"the step set parameter {name} to {shown}")
+    n = len(data)
     return total / n, {name: s / n for name, s in sums.items()}
 
 
-def _penalty(model: Model, l2: float, l1: float) -> float:
+def weights_of(model: Model) -> list[tuple[str, Parameter]]:
+    """The ``(name, parameter)`` pairs that ``l2`` and ``l1`` act on: the weights.
+
+    A scalar model's weights are every parameter but the biases (``b`` or ``*.b``, see
+    :func:`nn.losses.weights`). A Tensor model's weights are its weight matrices, the
+    parameters named ``W`` or ``*.W`` (``Linear``'s): biases and batch norm's ``γ`` and ``β``
+    (``*.b``, ``*.gamma``, ``*.beta``) only shift or scale one feature each, and pulling them
+    toward 0 would make nothing smoother (γ = 0 would switch a feature off).
+    """
+    if holds_tensors(model):
+        return [(n, p) for n, p in model.named_parameters() if n == "W" or n.endswith(".W")]
+    return losses.weights(model.named_parameters())
+
+
+def _penalty(weights: list[tuple[str, Parameter]], l2: float, l1: float) -> float:
     if not (l2 or l1):
         return 0.0
     with no_grad():
-        named = list(model.named_parameters())
-        return l2 * losses.l2_penalty(named).data + l1 * losses.l1_penalty(named).data
+        l2_sum = float(losses.l2_penalty(weights).data)
+        l1_sum = float(losses.l1_penalty(weights).data)
+    return l2 * l2_sum + l1 * l1_sum
 
 
 def _split(
-    X: Sequence[Example],
-    y: Sequence[Any],
+    model: Model,
+    data: Examples,
     validation_split: float,
-    validation_data: tuple[Sequence[Example], Sequence[Any]] | None,
+    validation_data: tuple[Inputs, Targets] | None,
     rng: random.Random,
-) -> tuple[Sequence[Example], Sequence[Any], Sequence[Example] | None, Sequence[Any] | None]:
+    loss: str | LossFunction,
+    metrics: Mapping[str, Metric] | None,
+) -> tuple[Examples, Examples | None]:
     """The training and validation sets (``None`` for no validation)."""
     if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float)):
         raise TypeError(f"validation_split must be a number, got {validation_split!r}")
@@ -510,19 +823,20 @@ def _split(
             raise ValueError("give validation_split or validation_data, not both")
         if not (isinstance(validation_data, (tuple, list)) and len(validation_data) == 2):
             raise TypeError("validation_data must be a pair (X_val, y_val)")
-        return X, y, validation_data[0], validation_data[1]
+        X_val, y_val = validation_data
+        what, target = "the validation data", "validation target"
+        return data, _examples(model, X_val, y_val, loss, metrics, what, target)
     if not validation_split:
-        return X, y, None, None
-    n_val = int(len(X) * validation_split)
-    if n_val < 1 or n_val >= len(X):
+        return data, None
+    n_val = int(len(data) * validation_split)
+    if n_val < 1 or n_val >= len(data):
         raise ValueError(
-            f"validation_split={validation_split} of {len(X)} examples leaves {n_val} for "
-            f"validation and {len(X) - n_val} for training; both need at least one"
+            f"validation_split={validation_split} of {len(data)} examples leaves {n_val} for "
+            f"validation and {len(data) - n_val} for training; both need at least one"
         )
-    order = list(range(len(X)))
+    order = list(range(len(data)))
     rng.shuffle(order)
-    val, train = order[:n_val], order[n_val:]
-    return [X[i] for i in train], [y[i] for i in train], [X[i] for i in val], [y[i] for i in val]
+    return data.take(order[n_val:]), data.take(order[:n_val])
 
 
 def _diverged(epoch: int, lr: object, error: NonFiniteError) -> str:
