@@ -691,17 +691,20 @@ def fit(
                 optimizer.lr = lr_schedule(epoch)  # type: ignore[attr-defined]
             lr = getattr(optimizer, "lr", None)
             model.train()
+            # numpy need not warn of an overflow: every result that is not finite is caught
+            # (by the engine's checks, or the parameter check after each step) and reported
             try:
-                train_loss, train_metrics = _run_epoch(
-                    model,
-                    train,
-                    optimizer,
-                    minibatches(len(train), batch_size, rng if shuffle else None),
-                    weights,
-                    l2,
-                    l1,
-                    history,
-                )
+                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                    train_loss, train_metrics = _run_epoch(
+                        model,
+                        train,
+                        optimizer,
+                        minibatches(len(train), batch_size, rng if shuffle else None),
+                        weights,
+                        l2,
+                        l1,
+                        history,
+                    )
             except NonFiniteError as error:
                 history.seconds = time.perf_counter() - started
                 raise TrainingDiverged(_diverged(epoch, lr, error), history) from error
