@@ -11,6 +11,7 @@ Note: the import name ``autograd`` is also used by the unrelated HIPS autograd p
 backprop-lab into a virtual environment of its own.
 """
 
+from autograd.convolution import conv2d, max_pool2d
 from autograd.derivatives import grad, hessian, jacobian
 from autograd.engine import (
     BackwardStep,
@@ -43,6 +44,7 @@ __all__ = [
     "Value",
     "apply",
     "concatenate",
+    "conv2d",
     "find_wrong_gate",
     "find_wrong_tensor_gate",
     "grad",
@@ -50,6 +52,7 @@ __all__ = [
     "hessian",
     "is_grad_enabled",
     "jacobian",
+    "max_pool2d",
     "no_grad",
     "numerical_grad",
     "power",

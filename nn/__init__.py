@@ -11,7 +11,8 @@ learn with gradient descent", one scalar gate at a time.
 """
 
 from nn import datasets, losses, optim, train
-from nn.activations import softmax
+from nn.activations import prelu, softmax
+from nn.conv_layers import Conv2d, Flatten, MaxPool2d
 from nn.layers import MLP, Layer, Neuron
 from nn.module import Module, Parameter
 from nn.optim import (
@@ -28,7 +29,17 @@ from nn.optim import (
     StepDecay,
 )
 from nn.scaling import Standardizer
-from nn.tensor_layers import BatchNorm1d, Dropout, Linear, ReLU, Sequential, Sigmoid, Tanh
+from nn.tensor_layers import (
+    BatchNorm1d,
+    Dropout,
+    Linear,
+    Maxout,
+    PReLU,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Tanh,
+)
 from nn.train import History, TrainingDiverged, evaluate, fit
 
 __all__ = [
@@ -37,17 +48,22 @@ __all__ = [
     "AdaGrad",
     "Adam",
     "BatchNorm1d",
+    "Conv2d",
     "Dropout",
+    "Flatten",
     "History",
     "InverseSqrtDecay",
     "InverseTimeDecay",
     "Layer",
     "Linear",
+    "MaxPool2d",
+    "Maxout",
     "Module",
     "Momentum",
     "Nadam",
     "Nesterov",
     "Neuron",
+    "PReLU",
     "Parameter",
     "RMSProp",
     "ReLU",
@@ -63,6 +79,7 @@ __all__ = [
     "fit",
     "losses",
     "optim",
+    "prelu",
     "softmax",
     "train",
 ]

@@ -1,0 +1,201 @@
+"""Convolution and max pooling on a batch of images: two ideas, windows and a matrix product.
+
+A batch of images is a Tensor of shape (N, C, H, W): N images, C channels (1 for grey, 3 for
+colour, or the outputs of the previous layer's filters), H rows, W columns.
+
+**Windows.** A ``kh x kw`` window slid over the image ``stride`` pixels at a time sees
+``oh x ow`` positions, ``oh = (H - kh) // stride + 1`` (likewise ``ow``). :func:`windows` lays
+them out as a (N, C, oh, ow, kh, kw) array *without copying a pixel*: numpy's
+``sliding_window_view`` makes a view whose strides step through the image, so a pixel that
+falls in several windows is one number seen several times. That reuse is the gate pattern "a
+value used twice adds" again: backward, each window's gradient is added back onto the pixels it
+saw (:func:`_fold`: one array addition per kernel offset, kh x kw of them, whatever the image
+size).
+
+**Convolution is a matrix product.** Put each receptive field (a window across all C channels,
+``C kh kw`` numbers) in a row: the ``N oh ow`` rows are the *patches* matrix ("im2col"). Each
+filter is a row of ``C kh kw`` weights too, so the convolution is ``patches @ filtersᵀ``:
+every patch dotted with every filter, the same weights at every position ("parameter sharing")
+and each output seeing only its window ("sparsity of connections"). The gradients then come
+from gates the engine already has: the matrix product's (``upstream @ filters`` for the patches,
+``upstreamᵀ @ patches`` for the filters, each filter summing over every position it was used
+at), the reshapes', and the windows' fold.
+
+**Max pooling** is the max gate over each window: the window's maximum goes on, and backward
+the router sends the upstream gradient to it (ties split it evenly) and 0 to the rest.
+
+Like machine-learning libraries, "convolution" here is cross-correlation: the kernel is not
+flipped (a learned kernel does not care which way round it is stored).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from autograd.engine import apply
+from autograd.jacobians import VJP
+from autograd.ops import Op
+from autograd.tensor import Tensor
+
+Pair = tuple[int, int]
+
+
+def output_size(size: int, kernel: int, stride: int) -> int:
+    """How many positions a window of ``kernel`` pixels, moved ``stride`` at a time, takes
+    along an axis of ``size`` pixels (the last window ends at or before the edge)."""
+    return (size - kernel) // stride + 1
+
+
+def _windows(a: Any, kernel: Pair, stride: int) -> Any:
+    """The (N, C, oh, ow, kh, kw) view of every window of ``a`` (N, C, H, W): no copy.
+    Applied to a Tensor (a gradient that is a graph), the :func:`windows` gate."""
+    if isinstance(a, Tensor):
+        return apply(_windows_op(kernel, stride), a)
+    return sliding_window_view(a, kernel, axis=(2, 3))[:, :, ::stride, ::stride]
+
+
+def _fold(u: Any, shape: tuple[int, ...], kernel: Pair, stride: int) -> Any:
+    """The windows' gradient ``u`` (N, C, oh, ow, kh, kw) added back onto the pixels each
+    window saw, as an array of the image's ``shape``: the adjoint of :func:`_windows`."""
+    if isinstance(u, Tensor):
+        return apply(_fold_op(shape, kernel, stride), u)
+    oh, ow = u.shape[2], u.shape[3]
+    grad = np.zeros(shape, dtype=u.dtype)
+    for i in range(kernel[0]):  # one addition per kernel offset: each adds a whole grid
+        for j in range(kernel[1]):
+            rows = slice(i, i + stride * (oh - 1) + 1, stride)
+            cols = slice(j, j + stride * (ow - 1) + 1, stride)
+            grad[:, :, rows, cols] += u[:, :, :, :, i, j]
+    return grad
+
+
+@lru_cache(maxsize=64)
+def _windows_op(kernel: Pair, stride: int) -> Op:
+    kh, kw = kernel
+    return Op(
+        "windows",
+        f"windows {kh}x{kw}" + (f" /{stride}" if stride != 1 else ""),
+        1,
+        forward=None,
+        array_forward=lambda a: _windows(a, kernel, stride),
+        local=lambda a, out: (
+            VJP(
+                lambda u: _fold(u, a.shape, kernel, stride),
+                "each window's upstream added back onto its pixels",
+            ),
+        ),
+        formula="the same pixels seen window by window: a pixel in k windows adds k upstreams",
+        always_finite=True,
+    )
+
+
+@lru_cache(maxsize=64)
+def _fold_op(shape: tuple[int, ...], kernel: Pair, stride: int) -> Op:
+    """The windows' gradient as a gate of its own, for gradients that are graphs: its local
+    gradient is taking the windows again."""
+    return Op(
+        "fold",
+        "fold",
+        1,
+        forward=None,
+        array_forward=lambda u: _fold(u, shape, kernel, stride),
+        local=lambda u, out: (
+            VJP(lambda v: _windows(v, kernel, stride), "upstream seen window by window"),
+        ),
+        formula="window gradients added back onto the pixels they saw",
+        always_finite=True,
+    )
+
+
+@lru_cache(maxsize=64)
+def _pad_op(padding: int) -> Op:
+    p = padding
+    return Op(
+        "pad",
+        f"pad {p}",
+        1,
+        forward=None,
+        array_forward=lambda a: np.pad(a, ((0, 0), (0, 0), (p, p), (p, p))),
+        local=lambda a, out: (VJP(lambda u: u[:, :, p:-p, p:-p], "upstream without the border"),),
+        formula="the border of zeros is a constant: its gradient is dropped",
+        always_finite=True,
+    )
+
+
+def _check_images(x: Tensor, who: str) -> None:
+    if x.ndim != 4:
+        raise ValueError(
+            f"{who} takes a batch of images of shape (N, C, H, W), got shape {x.shape}; for "
+            "one grey image of shape (H, W) use x.reshape(1, 1, H, W)"
+        )
+
+
+def _positive(value: object, name: str, who: str, zero_ok: bool = False) -> int:
+    least = 0 if zero_ok else 1
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
+        raise ValueError(f"{who} needs {name} to be an int >= {least}, got {value!r}")
+    return int(value)
+
+
+def pad2d(x: Tensor, padding: int) -> Tensor:
+    """``x`` (N, C, H, W) with a border of ``padding`` zeros around every image."""
+    _check_images(x, "pad2d")
+    padding = _positive(padding, "padding", "pad2d", zero_ok=True)
+    return x if padding == 0 else apply(_pad_op(padding), x)
+
+
+def windows(x: Tensor, kernel: int | Pair, stride: int = 1) -> Tensor:
+    """Every ``kernel`` window of ``x`` (N, C, H, W), ``stride`` apart: shape
+    (N, C, oh, ow, kh, kw), a view (no pixel copied). See the module docstring."""
+    _check_images(x, "windows")
+    sides = (kernel, kernel) if isinstance(kernel, (int, np.integer)) else kernel
+    kh, kw = (_positive(side, "the kernel size", "windows") for side in sides)
+    stride = _positive(stride, "stride", "windows")
+    height, width = x.shape[2], x.shape[3]
+    if kh > height or kw > width:
+        raise ValueError(
+            f"a {kh}x{kw} kernel does not fit an image of {height}x{width} pixels (after "
+            "padding); use a smaller kernel, more padding, or a larger input"
+        )
+    seen: Tensor = apply(_windows_op((kh, kw), stride), x)
+    return seen
+
+
+def conv2d(
+    x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int = 1, padding: int = 0
+) -> Tensor:
+    """The convolution of a batch ``x`` (N, C, H, W) with ``O`` filters ``weight`` (O, C, kh, kw),
+    plus ``bias`` (O,) per filter: shape (N, O, oh, ow).
+
+    ``out[n, o, i, j] = bias[o] + Σ_c Σ_a Σ_b weight[o, c, a, b] x[n, c, i s + a, j s + b]``
+    (s the stride, x padded first), computed as ``patches @ filtersᵀ`` (module docstring).
+    """
+    _check_images(x, "conv2d")
+    if weight.ndim != 4:
+        raise ValueError(f"conv2d's weight has shape (O, C, kh, kw), got shape {weight.shape}")
+    filters, channels, kh, kw = weight.shape
+    if x.shape[1] != channels:
+        raise ValueError(
+            f"conv2d's filters take {channels} channel(s), but the images have {x.shape[1]} "
+            f"(shape {x.shape}; expected (N, {channels}, H, W))"
+        )
+    n = x.shape[0]
+    seen = windows(pad2d(x, padding), (kh, kw), stride)  # (N, C, oh, ow, kh, kw)
+    oh, ow = seen.shape[2], seen.shape[3]
+    # One row per receptive field, its C·kh·kw numbers in the filters' own order (c, a, b).
+    patches = seen.transpose(0, 2, 3, 1, 4, 5).reshape(n * oh * ow, channels * kh * kw)
+    out = patches.matmul_t(weight.reshape(filters, channels * kh * kw))  # (N·oh·ow, O)
+    if bias is not None:
+        out = out + bias
+    return out.reshape(n, oh, ow, filters).transpose(0, 3, 1, 2)
+
+
+def max_pool2d(x: Tensor, kernel: int, stride: int | None = None) -> Tensor:
+    """The maximum of every ``kernel x kernel`` window of ``x`` (N, C, H, W), ``stride`` apart
+    (by default ``kernel``: windows side by side): shape (N, C, oh, ow)."""
+    stride = kernel if stride is None else stride
+    return windows(x, kernel, stride).max(axis=(4, 5))
