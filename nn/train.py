@@ -21,9 +21,9 @@ The same loop trains **Tensor models** (:class:`~nn.tensor_layers.Sequential` of
 axis is the examples, (N, features) or (N, C, H, W), and a batch is ``X[rows]``, forwarded at
 once: one graph per batch, not one per example, and the loss a Tensor gate on the whole batch::
 
-    outputs = model(Tensor(X[rows], requires_grad=False))       # (B, outputs)
-    J = loss(outputs, y[rows])                                 # the batch mean, one Tensor
-    ...                                                         # then as above
+    outputs = model(Tensor(X[rows], requires_grad=False))        # (B, outputs), one graph
+    J = loss(outputs, y[rows]) + l2 * sum W^2 + ...              # the batch's mean, a Tensor
+    optimizer.zero_grad(); J.backward(); optimizer.step()        # as above
 
 Everything else (epochs, shuffling, validation, early stopping, the History) is shared: the two
 kinds of model differ only in how a batch's loss and metrics are computed (:class:`Scalars` and
@@ -430,7 +430,9 @@ def _arrays(
 ) -> Arrays:
     """X and y as arrays, checked against the loss and against the model's output shape."""
     function, chosen = _resolve(loss, metrics, TENSOR_LOSSES)
-    dtype = model.parameters()[0].dtype  # type: ignore[union-attr]
+    parameter = model.parameters()[0]
+    assert isinstance(parameter, Tensor)  # (holds_tensors said so)
+    dtype = parameter.dtype
     inputs = _input_array(X, dtype, what)
     targets = _target_array(y, what)
     _check_data(inputs, targets, what)
@@ -705,6 +707,7 @@ def fit(
                         l1,
                         history,
                     )
+                    measured = _evaluate(model, val) if val is not None else None
             except NonFiniteError as error:
                 history.seconds = time.perf_counter() - started
                 raise TrainingDiverged(_diverged(epoch, lr, error), history) from error
@@ -715,8 +718,7 @@ def fit(
             if lr is not None:
                 history.lr.append(float(lr))
             history.penalty.append(_penalty(weights, l2, l1))
-            if val is not None:
-                measured = _evaluate(model, val)
+            if measured is not None:
                 history.val_loss.append(measured.pop("loss"))
                 for name, value in measured.items():
                     history.metrics[f"val_{name}"].append(value)

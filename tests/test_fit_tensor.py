@@ -11,7 +11,6 @@ import itertools
 import math
 import random
 import time
-from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -213,7 +212,9 @@ def test_both_paths_visit_the_same_batches_in_the_same_order() -> None:
     assert [seen[a:b] for a, b in itertools.pairwise(cut)] == batched.batches
     first, second = batched.batches[:5], batched.batches[5:]
     assert first != second  # shuffled anew each epoch
-    assert sorted(chain(*first)) == sorted(chain(*second))  # the same 15, every epoch
+    assert sorted(itertools.chain(*first)) == sorted(
+        itertools.chain(*second)
+    )  # the same 15, every epoch
 
 
 # -- validation and early stopping ---------------------------------------------------------------
