@@ -64,7 +64,9 @@ def _fold(u: Any, shape: tuple[int, ...], kernel: Pair, stride: int) -> Any:
     if isinstance(u, Tensor):
         return apply(_fold_op(shape, kernel, stride), u)
     oh, ow = u.shape[2], u.shape[3]
-    grad = np.zeros(shape, dtype=u.dtype)
+    # zeros laid out in memory like the upstream (channels last after a convolution), so the
+    # additions below walk both arrays in the same order
+    grad = np.zeros_like(u[:, :, :1, :1, 0, 0], shape=shape)
     for i in range(kernel[0]):  # one addition per kernel offset: each adds a whole grid
         for j in range(kernel[1]):
             rows = slice(i, i + stride * (oh - 1) + 1, stride)
@@ -107,6 +109,66 @@ def _fold_op(shape: tuple[int, ...], kernel: Pair, stride: int) -> Op:
             VJP(lambda v: _windows(v, kernel, stride), "upstream seen window by window"),
         ),
         formula="window gradients added back onto the pixels they saw",
+        always_finite=True,
+    )
+
+
+def _pad(a: Any, p: int) -> Any:
+    """``a`` (N, C, H, W) with a border of ``p`` zeros; applied to a Tensor, the pad gate."""
+    if p == 0:
+        return a
+    if isinstance(a, Tensor):
+        return apply(_pad_op(p), a)
+    n, c, height, width = a.shape
+    out = np.zeros((n, c, height + 2 * p, width + 2 * p), dtype=a.dtype)
+    out[:, :, p:-p, p:-p] = a  # (np.pad does the same, ~10x slower on small images)
+    return out
+
+
+def _unpad(u: Any, p: int) -> Any:
+    """``u`` without its border of ``p``: the padding's gradient (the border is a constant)."""
+    return u if p == 0 else u[:, :, p:-p, p:-p]
+
+
+def _patches(a: Any, kernel: Pair, stride: int, padding: int) -> Any:
+    """The patches matrix of the images ``a`` (N, C, H, W), padded: one row per receptive field
+    (image, row, column), its ``C kh kw`` numbers in the filters' own order (channel, row,
+    column). Applied to a Tensor (a gradient that is a graph), the :func:`patches` gate."""
+    if isinstance(a, Tensor):
+        return apply(_patches_op(kernel, stride, padding), a)
+    seen = _windows(_pad(a, padding), kernel, stride)  # (N, C, oh, ow, kh, kw), a view
+    n, c, oh, ow = seen.shape[:4]
+    return seen.transpose(0, 2, 3, 1, 4, 5).reshape(n * oh * ow, c * kernel[0] * kernel[1])
+
+
+def _unpatch(u: Any, shape: tuple[int, ...], kernel: Pair, stride: int, padding: int) -> Any:
+    """The patches' gradient ``u`` back onto the images of ``shape``: each row's numbers added
+    onto the pixels that patch saw (:func:`_fold`), the padding's border dropped."""
+    n, c, height, width = shape
+    padded = (n, c, height + 2 * padding, width + 2 * padding)
+    oh, ow = output_size(padded[2], kernel[0], stride), output_size(padded[3], kernel[1], stride)
+    seen = u.reshape(n, oh, ow, c, *kernel).transpose(0, 3, 1, 2, 4, 5)
+    return _unpad(_fold(seen, padded, kernel, stride), padding)
+
+
+@lru_cache(maxsize=64)
+def _patches_op(kernel: Pair, stride: int, padding: int) -> Op:
+    kh, kw = kernel
+    stepped = f" /{stride}" if stride != 1 else ""
+    padded = f" pad {padding}" if padding else ""
+    return Op(
+        "patches",
+        f"patches {kh}x{kw}{stepped}{padded}",
+        1,
+        forward=None,
+        array_forward=lambda a: _patches(a, kernel, stride, padding),
+        local=lambda a, out: (
+            VJP(
+                lambda u: _unpatch(u, a.shape, kernel, stride, padding),
+                "each row of upstream added back onto the pixels its patch saw",
+            ),
+        ),
+        formula="one row per window (im2col); a pixel in k windows adds k upstreams",
         always_finite=True,
     )
 
@@ -165,6 +227,14 @@ def windows(x: Tensor, kernel: int | Pair, stride: int = 1) -> Tensor:
     return seen
 
 
+def patches(x: Tensor, kernel: Pair, stride: int = 1, padding: int = 0) -> Tensor:
+    """The patches matrix ("im2col") of ``x`` (N, C, H, W): shape (N·oh·ow, C·kh·kw), one row
+    per receptive field. See the module docstring."""
+    _check_images(x, "patches")
+    out: Tensor = apply(_patches_op(kernel, stride, padding), x)
+    return out
+
+
 def conv2d(
     x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int = 1, padding: int = 0
 ) -> Tensor:
@@ -183,19 +253,43 @@ def conv2d(
             f"conv2d's filters take {channels} channel(s), but the images have {x.shape[1]} "
             f"(shape {x.shape}; expected (N, {channels}, H, W))"
         )
-    n = x.shape[0]
-    seen = windows(pad2d(x, padding), (kh, kw), stride)  # (N, C, oh, ow, kh, kw)
-    oh, ow = seen.shape[2], seen.shape[3]
-    # One row per receptive field, its C·kh·kw numbers in the filters' own order (c, a, b).
-    patches = seen.transpose(0, 2, 3, 1, 4, 5).reshape(n * oh * ow, channels * kh * kw)
-    out = patches.matmul_t(weight.reshape(filters, channels * kh * kw))  # (N·oh·ow, O)
+    stride = _positive(stride, "stride", "conv2d")
+    padding = _positive(padding, "padding", "conv2d", zero_ok=True)
+    height, width = x.shape[2] + 2 * padding, x.shape[3] + 2 * padding
+    if kh > height or kw > width:
+        raise ValueError(
+            f"a {kh}x{kw} kernel does not fit an image of {x.shape[2]}x{x.shape[3]} pixels "
+            f"with padding {padding} ({height}x{width}); use a smaller kernel or more padding"
+        )
+    rows = patches(x, (kh, kw), stride, padding).matmul_t(weight.reshape(filters, -1))
     if bias is not None:
-        out = out + bias
-    return out.reshape(n, oh, ow, filters).transpose(0, 3, 1, 2)
+        rows = rows + bias  # (N·oh·ow, O): one bias per column, that is per filter
+    n, oh, ow = x.shape[0], output_size(height, kh, stride), output_size(width, kw, stride)
+    return rows.reshape(n, oh, ow, filters).transpose(0, 3, 1, 2)
 
 
 def max_pool2d(x: Tensor, kernel: int, stride: int | None = None) -> Tensor:
     """The maximum of every ``kernel x kernel`` window of ``x`` (N, C, H, W), ``stride`` apart
-    (by default ``kernel``: windows side by side): shape (N, C, oh, ow)."""
+    (by default ``kernel``: windows side by side): shape (N, C, oh, ow).
+
+    Windows side by side tile the image, so they need no sliding: the image (cropped to whole
+    windows) reshaped to (N, C, oh, k, ow, k) holds window (i, j) at ``[:, :, i, :, j, :]``,
+    and the max gate over axes 3 and 5 pools it. Its gradient is the router's, reshaped back,
+    with no fold: each pixel is in one window only. Overlapping windows (``stride < kernel``)
+    or gaps (``stride > kernel``) take :func:`windows`.
+    """
     stride = kernel if stride is None else stride
-    return windows(x, kernel, stride).max(axis=(4, 5))
+    if stride != kernel:
+        return windows(x, kernel, stride).max(axis=(4, 5))
+    _check_images(x, "max_pool2d")
+    k = _positive(kernel, "the kernel size", "max_pool2d")
+    n, c, height, width = x.shape
+    if k > height or k > width:
+        raise ValueError(
+            f"a {k}x{k} window does not fit an image of {height}x{width} pixels; use a "
+            "smaller window or a larger input"
+        )
+    oh, ow = height // k, width // k
+    if height != oh * k or width != ow * k:
+        x = x[:, :, : oh * k, : ow * k]  # the rows and columns no window reaches
+    return x.reshape(n, c, oh, k, ow, k).max(axis=(3, 5))

@@ -219,15 +219,16 @@ class NumpyAdam:
     p <- p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
     """
 
-    def __init__(self, params: Sequence[FloatArray]) -> None:
+    def __init__(self, params: Sequence[FloatArray], lr: float = LR) -> None:
         self.params = list(params)
+        self.lr = lr
         self.m = [np.zeros_like(p) for p in self.params]
         self.v = [np.zeros_like(p) for p in self.params]
         self.t = 0
 
     def step(self, grads: Sequence[FloatArray]) -> None:
         self.t += 1
-        step_size = LR / (1.0 - BETA1**self.t)
+        step_size = self.lr / (1.0 - BETA1**self.t)
         root_correction2 = math.sqrt(1.0 - BETA2**self.t)
         for p, g, m, v in zip(self.params, grads, self.m, self.v, strict=True):
             m *= BETA1
