@@ -42,7 +42,7 @@ import gc
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -337,7 +337,7 @@ def main() -> None:
             torch = loaded
     data = load_images()
     weights = initial_weights()
-    makers = {
+    makers: dict[str, Callable[[], shared.Trainer]] = {
         "floor": partial(Floor, weights, data),
         "ours": partial(Ours, weights, data),
         "pytorch": partial(Torch, weights, data, torch),
