@@ -13,16 +13,18 @@ saw (:func:`_fold`: one array addition per kernel offset, kh x kw of them, whate
 size).
 
 **Convolution is a matrix product.** Put each receptive field (a window across all C channels,
-``C kh kw`` numbers) in a row: the ``N oh ow`` rows are the *patches* matrix ("im2col"). Each
-filter is a row of ``C kh kw`` weights too, so the convolution is ``patches @ filtersᵀ``:
-every patch dotted with every filter, the same weights at every position ("parameter sharing")
-and each output seeing only its window ("sparsity of connections"). The gradients then come
-from gates the engine already has: the matrix product's (``upstream @ filters`` for the patches,
-``upstreamᵀ @ patches`` for the filters, each filter summing over every position it was used
-at), the reshapes', and the windows' fold.
+``C kh kw`` numbers) in a row: the ``N oh ow`` rows are the *patches* matrix ("im2col", one
+gate: :func:`patches`). Each filter is a row of ``C kh kw`` weights too, so the convolution is
+``patches @ filtersᵀ``: every patch dotted with every filter, the same weights at every position
+("parameter sharing") and each output seeing only its window ("sparsity of connections"). The
+gradients come from gates the engine already has: the matrix product's (``upstream @ filters``
+for the patches, ``upstreamᵀ @ patches`` for the filters, so each filter's gradient sums over
+every position it was used at), the reshapes', and the patches gate's own, which is the fold.
 
 **Max pooling** is the max gate over each window: the window's maximum goes on, and backward
-the router sends the upstream gradient to it (ties split it evenly) and 0 to the rest.
+the router sends the upstream gradient to it (ties split it evenly) and 0 to the rest. Windows
+side by side (stride = kernel, the usual choice) tile the image, so a reshape lays them out and
+no pixel is in two windows; overlapping windows go through :func:`windows`.
 
 Like machine-learning libraries, "convolution" here is cross-correlation: the kernel is not
 flipped (a learned kernel does not care which way round it is stored).
@@ -203,6 +205,26 @@ def _positive(value: object, name: str, who: str, zero_ok: bool = False) -> int:
     return int(value)
 
 
+def _kernel(x: Tensor, kernel: object, stride: object, padding: object, who: str) -> Pair:
+    """The kernel's (kh, kw), with the images, the stride and the padding checked: clear
+    errors here, before numpy's."""
+    _check_images(x, who)
+    sides = (kernel, kernel) if isinstance(kernel, (int, np.integer)) else kernel
+    if not isinstance(sides, tuple) or len(sides) != 2:
+        raise ValueError(f"{who} takes a kernel size k or (kh, kw), got {kernel!r}")
+    kh, kw = (_positive(side, "the kernel size", who) for side in sides)
+    _positive(stride, "stride", who)
+    p = _positive(padding, "padding", who, zero_ok=True)
+    height, width = x.shape[2] + 2 * p, x.shape[3] + 2 * p
+    if kh > height or kw > width:
+        raise ValueError(
+            f"a {kh}x{kw} kernel does not fit an image of {x.shape[2]}x{x.shape[3]} pixels "
+            f"with padding {p} ({height}x{width}); use a smaller kernel, more padding, or a "
+            "larger input"
+        )
+    return kh, kw
+
+
 def pad2d(x: Tensor, padding: int) -> Tensor:
     """``x`` (N, C, H, W) with a border of ``padding`` zeros around every image."""
     _check_images(x, "pad2d")
@@ -213,25 +235,19 @@ def pad2d(x: Tensor, padding: int) -> Tensor:
 def windows(x: Tensor, kernel: int | Pair, stride: int = 1) -> Tensor:
     """Every ``kernel`` window of ``x`` (N, C, H, W), ``stride`` apart: shape
     (N, C, oh, ow, kh, kw), a view (no pixel copied). See the module docstring."""
-    _check_images(x, "windows")
-    sides = (kernel, kernel) if isinstance(kernel, (int, np.integer)) else kernel
-    kh, kw = (_positive(side, "the kernel size", "windows") for side in sides)
-    stride = _positive(stride, "stride", "windows")
-    height, width = x.shape[2], x.shape[3]
-    if kh > height or kw > width:
-        raise ValueError(
-            f"a {kh}x{kw} kernel does not fit an image of {height}x{width} pixels (after "
-            "padding); use a smaller kernel, more padding, or a larger input"
-        )
+    kh, kw = _kernel(x, kernel, stride, 0, "windows")
+    stride = int(stride)
     seen: Tensor = apply(_windows_op((kh, kw), stride), x)
     return seen
 
 
-def patches(x: Tensor, kernel: Pair, stride: int = 1, padding: int = 0) -> Tensor:
-    """The patches matrix ("im2col") of ``x`` (N, C, H, W): shape (N·oh·ow, C·kh·kw), one row
-    per receptive field. See the module docstring."""
-    _check_images(x, "patches")
-    out: Tensor = apply(_patches_op(kernel, stride, padding), x)
+def patches(x: Tensor, kernel: int | Pair, stride: int = 1, padding: int = 0) -> Tensor:
+    """The patches matrix ("im2col") of ``x`` (N, C, H, W) after ``padding``: shape
+    (N·oh·ow, C·kh·kw), one row per receptive field. See the module docstring."""
+    kh, kw = _kernel(x, kernel, stride, padding, "patches")
+    out: Tensor = apply(_patches_op((kh, kw), int(stride), int(padding)), x)
+    if not out.requires_grad:  # images of data: a constant, which a diagram names by label
+        out.label = f"patches of {x.label}" if x.label else "patches"
     return out
 
 
@@ -253,15 +269,11 @@ def conv2d(
             f"conv2d's filters take {channels} channel(s), but the images have {x.shape[1]} "
             f"(shape {x.shape}; expected (N, {channels}, H, W))"
         )
-    stride = _positive(stride, "stride", "conv2d")
-    padding = _positive(padding, "padding", "conv2d", zero_ok=True)
+    _kernel(x, (kh, kw), stride, padding, "conv2d")
     height, width = x.shape[2] + 2 * padding, x.shape[3] + 2 * padding
-    if kh > height or kw > width:
-        raise ValueError(
-            f"a {kh}x{kw} kernel does not fit an image of {x.shape[2]}x{x.shape[3]} pixels "
-            f"with padding {padding} ({height}x{width}); use a smaller kernel or more padding"
-        )
-    rows = patches(x, (kh, kw), stride, padding).matmul_t(weight.reshape(filters, -1))
+    rows = patches(x, (kh, kw), stride, padding).matmul_t(
+        weight.reshape(filters, channels * kh * kw)  # one row per filter
+    )
     if bias is not None:
         rows = rows + bias  # (N·oh·ow, O): one bias per column, that is per filter
     n, oh, ow = x.shape[0], output_size(height, kh, stride), output_size(width, kw, stride)
@@ -279,16 +291,10 @@ def max_pool2d(x: Tensor, kernel: int, stride: int | None = None) -> Tensor:
     or gaps (``stride > kernel``) take :func:`windows`.
     """
     stride = kernel if stride is None else stride
-    if stride != kernel:
-        return windows(x, kernel, stride).max(axis=(4, 5))
-    _check_images(x, "max_pool2d")
-    k = _positive(kernel, "the kernel size", "max_pool2d")
+    k, _ = _kernel(x, kernel, stride, 0, "max_pool2d")
+    if stride != k:
+        return windows(x, k, stride).max(axis=(4, 5))
     n, c, height, width = x.shape
-    if k > height or k > width:
-        raise ValueError(
-            f"a {k}x{k} window does not fit an image of {height}x{width} pixels; use a "
-            "smaller window or a larger input"
-        )
     oh, ow = height // k, width // k
     if height != oh * k or width != ow * k:
         x = x[:, :, : oh * k, : ow * k]  # the rows and columns no window reaches

@@ -189,7 +189,7 @@ class Flatten(Module):
             x = Tensor(x, requires_grad=False)
         if x.ndim < 2:
             raise ValueError(f"Flatten expects a batch of shape (N, ...), got shape {x.shape}")
-        return x.reshape(x.shape[0], -1)
+        return x.reshape(x.shape[0], int(np.prod(x.shape[1:])))
 
     def __repr__(self) -> str:
         return "Flatten()"
