@@ -321,7 +321,10 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=None, help=f"to train ({EPOCHS})")
     parser.add_argument("--engines", nargs="+", choices=ENGINES, default=list(ENGINES))
     parser.add_argument("--quick", action="store_true", help="2 repeats, 2 training epochs")
+    parser.add_argument("--batch", type=int, default=None, help="images per step (32)")
     args = parser.parse_args()
+    if args.batch is not None:  # one run, one batch size, read by every engine
+        globals()["BATCH"] = args.batch
     repeats = args.repeats or (2 if args.quick else 7)
     epochs = args.epochs or (2 if args.quick else EPOCHS)
     if min(repeats, epochs, args.warmup) < 1 or args.pause < 0:
