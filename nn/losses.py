@@ -320,13 +320,19 @@ def is_bias(name: str) -> bool:
 
 
 def weights(parameters: NamedParameters) -> list[tuple[str, Parameter]]:
-    """The ``(name, parameter)`` pairs that are weights: every parameter but the biases.
+    """The ``(name, parameter)`` pairs that are weights, the ones regularisation acts on.
+
+    Of a scalar model, every parameter but the biases (``b`` or ``*.b``). Of a Tensor model,
+    the weight matrices and filters, named ``W`` or ``*.W`` (``Linear``'s, ``Conv2d``'s,
+    ``Maxout``'s): biases, batch norm's ``γ`` and ``β`` and PReLU's ``α`` only shift or scale
+    one feature each, and pulling them toward 0 would make nothing smoother (γ = 0 would
+    switch a feature off).
 
     ``parameters`` is a :class:`~nn.module.Module` or its ``named_parameters()``. Plain Values
     without names are refused: the name is what tells a weight from a bias.
     """
     pairs = parameters.named_parameters() if isinstance(parameters, Module) else parameters
-    chosen = []
+    chosen: list[tuple[str, Parameter]] = []
     for pair in pairs:
         if not (
             isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[1], (Value, Tensor))
@@ -336,7 +342,10 @@ def weights(parameters: NamedParameters) -> list[tuple[str, Parameter]]:
                 f"that biases can be skipped; got {pair!r}"
             )
         name, parameter = pair
-        if not is_bias(name):
+        if isinstance(parameter, Tensor):
+            if name == "W" or name.endswith(".W"):
+                chosen.append((name, parameter))
+        elif not is_bias(name):
             chosen.append((name, parameter))
     return chosen
 

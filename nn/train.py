@@ -787,16 +787,8 @@ def _run_epoch(
 
 
 def weights_of(model: Model) -> list[tuple[str, Parameter]]:
-    """The ``(name, parameter)`` pairs that ``l2`` and ``l1`` act on: the weights.
-
-    A scalar model's weights are every parameter but the biases (``b`` or ``*.b``, see
-    :func:`nn.losses.weights`). A Tensor model's weights are its weight matrices, the
-    parameters named ``W`` or ``*.W`` (``Linear``'s): biases and batch norm's ``γ`` and ``β``
-    (``*.b``, ``*.gamma``, ``*.beta``) only shift or scale one feature each, and pulling them
-    toward 0 would make nothing smoother (γ = 0 would switch a feature off).
-    """
-    if holds_tensors(model):
-        return [(n, p) for n, p in model.named_parameters() if n == "W" or n.endswith(".W")]
+    """The ``(name, parameter)`` pairs that ``l2`` and ``l1`` act on: the weights (see
+    :func:`nn.losses.weights`, the one rule for scalar and Tensor models)."""
     return losses.weights(model.named_parameters())
 
 
