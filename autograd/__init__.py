@@ -11,6 +11,8 @@ Note: the import name ``autograd`` is also used by the unrelated HIPS autograd p
 backprop-lab into a virtual environment of its own.
 """
 
+import importlib.metadata
+
 from autograd.convolution import conv2d, max_pool2d
 from autograd.derivatives import grad, hessian, jacobian
 from autograd.engine import (
@@ -33,6 +35,13 @@ from autograd.gradcheck import (
 from autograd.ops import OPS, Op, power
 from autograd.tensor import Tensor, concatenate, stack, where
 
+try:
+    # The one place the version is written is pyproject.toml; an installed copy (pip install,
+    # editable or not) carries it in its metadata.
+    __version__ = importlib.metadata.version("backprop-lab")
+except importlib.metadata.PackageNotFoundError:  # run from a clone that was never pip-installed
+    __version__ = "0+unknown"
+
 __all__ = [
     "OPS",
     "BackwardStep",
@@ -42,6 +51,7 @@ __all__ = [
     "Op",
     "Tensor",
     "Value",
+    "__version__",
     "apply",
     "concatenate",
     "conv2d",

@@ -14,6 +14,7 @@ True
 ``rankdir="TB"``, ``palette="colorblind"``, ``magnitude=True``, ``collapse="neuron"``.
 """
 
+from autograd import __version__  # one version for the whole distribution, backprop-lab
 from viz.diagram import MAX_NODES, Diagram, draw
 from viz.render import RenderError, available_renderers, render
 from viz.stepper import Frame, Stepper, step
@@ -31,6 +32,7 @@ __all__ = [
     "Trace",
     "TraceEdge",
     "TraceNode",
+    "__version__",
     "available_renderers",
     "draw",
     "escape",

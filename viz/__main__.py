@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn
 
+from viz import __version__
 from viz.demo import render_demo
 from viz.diagram import draw
 from viz.expression import FUNCTION_LIST, ExpressionError, build, parse_assignment
@@ -100,6 +101,7 @@ def _expression_parser() -> _Parser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("expression", metavar="EXPRESSION", nargs="?", help='e.g. "(x + y) * z"')
+    parser.add_argument("--version", action="version", version=f"backprop-lab {__version__}")
     parser.add_argument(
         "--set",
         dest="assignments",
