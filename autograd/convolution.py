@@ -23,8 +23,10 @@ every position it was used at), the reshapes', and the patches gate's own, which
 
 **Max pooling** is the max gate over each window: the window's maximum goes on, and backward
 the router sends the upstream gradient to it (ties split it evenly) and 0 to the rest. Windows
-side by side (stride = kernel, the usual choice) tile the image, so a reshape lays them out and
-no pixel is in two windows; overlapping windows go through :func:`windows`.
+side by side (stride = kernel, the usual choice) tile the image, and then the k² strided views
+"pixel (i, j) of every window" hold each window's pixels one per view: the max pool gate is
+their elementwise maximum, and its router is one comparison per view. Overlapping windows go
+through :func:`windows` and the max reduction.
 
 Like machine-learning libraries, "convolution" here is cross-correlation: the kernel is not
 flipped (a learned kernel does not care which way round it is stored).
@@ -38,10 +40,11 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from autograd import ops as _ops
 from autograd.engine import apply
 from autograd.jacobians import VJP
 from autograd.ops import Op
-from autograd.tensor import Tensor
+from autograd.tensor import Tensor, stack
 
 Pair = tuple[int, int]
 
@@ -175,6 +178,59 @@ def _patches_op(kernel: Pair, stride: int, padding: int) -> Op:
     )
 
 
+def _tiles(a: Any, k: int) -> list[Any]:
+    """The k² strided views of images tiled by k x k windows: view (i, j) holds pixel (i, j)
+    of every window, shape (N, C, H/k, W/k). No copy; for a Tensor, k² slicing gates."""
+    return [a[:, :, i::k, j::k] for i in range(k) for j in range(k)]
+
+
+def _untile(pieces: list[Any], k: int, like: Any) -> Any:
+    """The inverse of :func:`_tiles`: k² arrays (or Tensors) of shape (N, C, oh, ow) put back
+    where their views came from, into an array shaped (and laid out in memory) like ``like``."""
+    if isinstance(pieces[0], Tensor):
+        n, c, oh, ow = pieces[0].shape
+        blocks = stack(pieces, axis=-1).reshape(n, c, oh, ow, k, k).transpose(0, 1, 2, 4, 3, 5)
+        return blocks.reshape(n, c, oh * k, ow * k)
+    out = np.empty_like(like)
+    for (i, j), piece in zip(np.ndindex(k, k), pieces, strict=True):
+        out[:, :, i::k, j::k] = piece
+    return out
+
+
+def _tiled_max(a: Any, k: int) -> Any:
+    out = None
+    for view in _tiles(a, k):  # the maximum of each window, k² views at a time
+        out = view.copy() if out is None else np.maximum(out, view, out=out)
+    return out
+
+
+def _tiled_max_router(a: Any, out: Any, k: int) -> VJP:
+    """The max gate's router, once per window: each of the window's k² pixels gets
+    ``upstream × [pixel = max] / (number of pixels at the max)``: all of it to the maximum,
+    a tie split evenly."""
+    a, out = _ops.values_of(a), _ops.values_of(out)
+    at_max = [(view == out).astype(a.dtype) for view in _tiles(a, k)]
+    ties = sum(at_max[1:], at_max[0])  # how many pixels share each window's maximum
+    return VJP(
+        lambda u: _untile([(u / ties) * mask for mask in at_max], k, a),
+        "upstream routed to each window's maximum (ties split it evenly)",
+    )
+
+
+@lru_cache(maxsize=64)
+def _tiled_max_op(k: int) -> Op:
+    return Op(
+        "max_pool",
+        f"max pool {k}x{k}",
+        1,
+        forward=None,
+        array_forward=lambda a: _tiled_max(a, k),
+        local=lambda a, out: (_tiled_max_router(a, out, k),),
+        formula="router: 1 to the maximum of each window, ties split evenly",
+        always_finite=True,
+    )
+
+
 @lru_cache(maxsize=64)
 def _pad_op(padding: int) -> Op:
     p = padding
@@ -294,8 +350,9 @@ def max_pool2d(x: Tensor, kernel: int, stride: int | None = None) -> Tensor:
     k, _ = _kernel(x, kernel, stride, 0, "max_pool2d")
     if stride != k:
         return windows(x, k, stride).max(axis=(4, 5))
-    n, c, height, width = x.shape
+    height, width = x.shape[2], x.shape[3]
     oh, ow = height // k, width // k
     if height != oh * k or width != ow * k:
         x = x[:, :, : oh * k, : ow * k]  # the rows and columns no window reaches
-    return x.reshape(n, c, oh, k, ow, k).max(axis=(3, 5))
+    pooled: Tensor = apply(_tiled_max_op(k), x)
+    return pooled
