@@ -26,7 +26,9 @@ import autograd
 from autograd import NonFiniteError, Tensor, Value, stack, where
 from autograd.jacobians import NOT_NEEDED
 
-torch = pytest.importorskip("torch", reason="PyTorch is the reference here (pip install torch)")
+torch = pytest.importorskip(
+    "torch", reason="PyTorch is the reference here (pip install torch==2.13.0, a CPU build)"
+)
 F = torch.nn.functional
 
 Array = NDArray[Any]

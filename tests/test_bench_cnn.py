@@ -68,7 +68,10 @@ def test_floor_ours_and_pytorch_compute_the_same_losses(
     ours = _losses(bench, bench.Ours(weights, data), n)
     assert floor[-1] < floor[0]  # it learns
     assert max(abs(a - b) for a, b in zip(floor, ours, strict=True)) < TOLERANCE
-    torch = pytest.importorskip("torch", reason="PyTorch is one of the benchmark's engines")
+    torch = pytest.importorskip(
+        "torch",
+        reason="PyTorch is one of the benchmark's engines (pip install torch==2.13.0, a CPU build)",
+    )
     theirs = _losses(bench, bench.Torch(weights, data, torch), n)
     assert max(abs(a - b) for a, b in zip(floor, theirs, strict=True)) < TOLERANCE
 

@@ -80,7 +80,10 @@ def test_every_epoch_has_its_own_reproducible_order(bench: ModuleType) -> None:
 def test_floor_and_pytorch_compute_the_same_losses(
     bench: ModuleType, problem: tuple[Any, Any]
 ) -> None:
-    torch = pytest.importorskip("torch", reason="PyTorch is one of the benchmark's engines")
+    torch = pytest.importorskip(
+        "torch",
+        reason="PyTorch is one of the benchmark's engines (pip install torch==2.13.0, a CPU build)",
+    )
     weights, data = problem
     n = len(data.y_train)
     floor = first_losses(bench, bench.Floor(weights, data), n)

@@ -27,7 +27,10 @@ POOL_CASES = [(2, 3, 8, 8, 2, None), (2, 3, 7, 7, 3, 2), (1, 2, 6, 5, 2, 1), (3,
 
 
 def _torch() -> Any:
-    return pytest.importorskip("torch", reason="the cross-checks compare with PyTorch's conv2d")
+    return pytest.importorskip(
+        "torch",
+        reason="compared with PyTorch's conv2d (pip install torch==2.13.0, a CPU build)",
+    )
 
 
 def _images(rng: np.random.Generator, *shape: int) -> np.ndarray:

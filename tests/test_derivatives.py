@@ -275,7 +275,9 @@ TENSOR_FUNCTIONS: list[tuple[str, Any, Any]] = [
     ("ours", "theirs"), [c[1:] for c in TENSOR_FUNCTIONS], ids=[c[0] for c in TENSOR_FUNCTIONS]
 )
 def test_tensor_hessians_match_pytorch(ours: Any, theirs: Any) -> None:
-    torch = pytest.importorskip("torch", reason="the oracle here (pip install torch==2.13.0)")
+    torch = pytest.importorskip(
+        "torch", reason="PyTorch is the oracle here (pip install torch==2.13.0, a CPU build)"
+    )
     x0 = np.array([0.3, -0.7, 1.2])
     hessian = autograd.hessian(ours, Tensor(x0, "x"))
     expected = torch.autograd.functional.hessian(

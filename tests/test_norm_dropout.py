@@ -12,7 +12,9 @@ import pytest
 from autograd import Tensor, gradcheck
 from nn import BatchNorm1d, Dropout, Linear, ReLU, Sequential
 
-torch = pytest.importorskip("torch")
+torch = pytest.importorskip(
+    "torch", reason="the cross-checks compare with PyTorch (pip install torch==2.13.0, a CPU build)"
+)
 
 TIGHT = {"rtol": 1e-10, "atol": 1e-12}
 

@@ -23,7 +23,10 @@ TIGHT = {"rtol": 1e-12, "atol": 1e-14}
 
 
 def torch_or_skip() -> Any:
-    return pytest.importorskip("torch", reason="the cross-checks compare with PyTorch's PReLU")
+    return pytest.importorskip(
+        "torch",
+        reason="compared with PyTorch's PReLU (pip install torch==2.13.0, a CPU build)",
+    )
 
 
 def away_from_zero(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:

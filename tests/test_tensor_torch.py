@@ -34,8 +34,7 @@ from autograd import Tensor, concatenate
 
 torch = pytest.importorskip(
     "torch",
-    reason="the PyTorch cross-check needs torch: pip install torch==2.13.0 "
-    "(CPU wheel: --index-url https://download.pytorch.org/whl/cpu)",
+    reason="the PyTorch cross-check needs torch (pip install torch==2.13.0, a CPU build)",
 )
 F = torch.nn.functional
 

@@ -31,8 +31,7 @@ from autograd.testing import DEFAULT_POWERS, Expression, Step, expressions
 
 torch = pytest.importorskip(
     "torch",
-    reason="the PyTorch cross-check needs torch: pip install torch==2.13.0 "
-    "(CPU wheel: --index-url https://download.pytorch.org/whl/cpu)",
+    reason="the PyTorch cross-check needs torch (pip install torch==2.13.0, a CPU build)",
 )
 
 RTOL = 1e-9
