@@ -56,8 +56,8 @@ def _finish(
 def xor() -> Dataset:
     """The four points of XOR: y = 1 when exactly one input is 1.
 
-    Not linearly separable, so no single neuron can fit it; a 2-2-1 network can (REFERENCE
-    section 7: XNOR is OR of AND and NOR, and XOR is its negation).
+    Not linearly separable, so no single neuron can fit it; a 2-2-1 network can (as the
+    slides build it: XNOR is OR of AND and NOR, and XOR is its negation).
     """
     return [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], [0, 1, 1, 0]
 

@@ -30,7 +30,7 @@ Pass the name as ``init=`` to :class:`nn.Neuron`, :class:`nn.Layer`, :class:`nn.
 
 The slide (its OCR) prints the factor 4 beside "Hyperbolic tangent", and no formula beside
 "Logistic". That is a slip, a known erratum of the book the slide follows: the factor 4 is the
-logistic's, whose slope at 0 is 1/4 where tanh's is 1 (REFERENCE section 9). ``tanh-normal``
+logistic's, whose slope at 0 is 1/4 where tanh's is 1 (docs/lecture-reference.md). ``tanh-normal``
 draws what ``xavier`` draws.
 """
 

@@ -493,7 +493,7 @@ class InverseTimeDecay(Schedule):
 
     ``power=1`` (default) is true 1/t decay: with ``decay=1``, alpha^t = alpha^0 / (t + 1).
     The slide "Adaptive learning rate" (seed 003) calls ``alpha / sqrt(t + 1)`` "1/t decay";
-    that formula is 1/sqrt(t) decay (the name slips, REFERENCE.md section 9). It is
+    that formula is 1/sqrt(t) decay (the name slips: docs/lecture-reference.md). It is
     ``decay=1, power=0.5`` here, or :class:`InverseSqrtDecay`.
 
     >>> from autograd import Value
@@ -526,7 +526,7 @@ class InverseSqrtDecay(InverseTimeDecay):
     ``decay=1`` exactly the slide's ``alpha^t = alpha / sqrt(t + 1)`` (seed 003, "Adaptive
     learning rate", and AdaGrad's alpha^t).
 
-    The slide names it "1/t decay", but the rate falls as 1/sqrt(t) (REFERENCE.md section 9
+    The slide names it "1/t decay", but the rate falls as 1/sqrt(t) (docs/lecture-reference.md
     names the slip); true 1/t decay is :class:`InverseTimeDecay` with ``power=1``. This is
     ``InverseTimeDecay(optimizer, decay, power=0.5)``.
 

@@ -49,11 +49,11 @@ def check_figures(out: Path, stdout: str) -> None:
     assert "σ" in texts["sigmoid_fused.svg"]
     assert "-3.00 + 4.00 = 1.00" in texts["gate_patterns.svg"]
     assert "add distributes, max routes, mul swaps" in texts["gate_patterns.svg"]
-    # the Tensor figure (REFERENCE section 6): shapes, arrays, and q used twice adds
+    # the Tensor figure (the lectures' vectorised example): shapes, arrays, and q used twice adds
     assert "W (2, 2)" in texts["vectorised_wx.svg"]
     assert "[-0.112, 0.636]" in texts["vectorised_wx.svg"]  # grad_x
     assert "= [0.440, 0.520]" in texts["vectorised_wx.svg"]  # 2q, the copy gate's sum
-    assert "0.116" in texts["vectorised_wx_forward.svg"]  # f, 3 decimals as in REFERENCE 6
+    assert "0.116" in texts["vectorised_wx_forward.svg"]  # f, 3 decimals as the lecture prints it
     assert "[-0.112, 0.636]" not in texts["vectorised_wx_forward.svg"]
 
 

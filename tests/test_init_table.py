@@ -2,7 +2,7 @@
 
 n = n_inputs + n_outputs. Uniform on [-r, r], normal with std sigma:
 logistic r = 4 sqrt(6/n), sigma = 4 sqrt(2/n); tanh r = sqrt(6/n), sigma = sqrt(2/n);
-ReLU r = sqrt(2) sqrt(6/n), sigma = sqrt(2) sqrt(2/n) (REFERENCE section 9: the slide's factor
+ReLU r = sqrt(2) sqrt(6/n), sigma = sqrt(2) sqrt(2/n) (docs/lecture-reference.md: the slide's factor
 4 beside tanh is a slip; it is the logistic's).
 """
 

@@ -58,7 +58,7 @@ def test_value_mlp_and_tensor_mlp_agree_on_weights_loss_and_gradients(activation
 
 
 def test_reference_layer_in_matrix_form() -> None:
-    """REFERENCE section 7: sigma(W x + b) with W = [[1, -2], [-1, 1]], x = [1, -1], b = [1, 0]."""
+    """The slides' small layer: sigma(W x + b), W = [[1, -2], [-1, 1]], x = [1, -1], b = [1, 0]."""
     layer = Linear(2, 2)
     layer.W.data = np.array([[1.0, -2.0], [-1.0, 1.0]])
     layer.b.data = np.array([1.0, 0.0])

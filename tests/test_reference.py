@@ -1,6 +1,6 @@
-"""The worked examples of the lectures (REFERENCE.md sections 2-5), number by number.
+"""The worked examples of the lectures (docs/lecture-reference.md), number by number.
 
-Every expected value is either a hand-checked number from REFERENCE.md or a closed form
+Every expected value is either a hand-checked number from the slides or a closed form
 written next to it, so a reader can see where each number comes from.
 """
 

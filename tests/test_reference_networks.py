@@ -1,4 +1,4 @@
-"""The small networks of the lecture slides (REFERENCE.md section 7), number for number.
+"""The small networks of the lecture slides (docs/lecture-reference.md), number for number.
 
 Every weight is set by hand on an ``nn.Layer`` / ``nn.MLP`` and every number is compared both
 with the slide (to the digits it prints) and with a closed form computed here in plain floats.
@@ -90,7 +90,7 @@ def test_single_hidden_layer_network_forward() -> None:
     h = [v.data for v in hidden]
     z_out = pre_activation(out)
 
-    # the slide's numbers, to the digits written in REFERENCE.md
+    # the slide's numbers, to the digits the slides print
     assert [round(z, 2) for z in z_hidden] == [0.78, 0.66]
     assert [round(v, 4) for v in h] == [0.6857, 0.6593]
     assert round(z_out, 4) == 1.0990

@@ -89,7 +89,7 @@ def op_names(out: Tensor) -> set[str]:
     return {node.op for node in topological_order(out) if node.gate is not None}
 
 
-# -- REFERENCE section 6: f(x, W) = ||W x||^2 ------------------------------------------------------
+# -- the lectures' vectorised example: f(x, W) = ||W x||^2 -------------------------------------
 
 W6 = [[0.1, 0.5], [-0.3, 0.8]]
 X6 = [0.2, 0.4]
@@ -114,7 +114,7 @@ def test_reference_6_vectorised_example(square: Callable[[Tensor], Tensor]) -> N
     assert q.grad.shape == q.shape == (2,)
 
 
-# -- REFERENCE section 7 -----------------------------------------------------------------------
+# -- the slides' small networks ----------------------------------------------------------------
 
 
 def test_reference_7_layer_in_matrix_form() -> None:

@@ -446,7 +446,7 @@ def test_default_max_nodes() -> None:
     assert f"n{viz.MAX_NODES}" in viz.draw(root, max_nodes=viz.MAX_NODES + 1).source
 
 
-# -- the sigmoid neuron (REFERENCE section 3) -----------------------------------------------------
+# -- the sigmoid neuron (docs/lecture-reference.md) ----------------------------------------------
 
 LEAF_GRADIENTS = {"w0": "-0.20", "x0": "0.39", "w1": "-0.39", "x1": "-0.59", "w2": "0.20"}
 

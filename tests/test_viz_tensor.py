@@ -1,6 +1,6 @@
 """Tensor graphs in the lecture style: shapes on the nodes, small arrays written out.
 
-The running example is REFERENCE section 6, f(x, W) = ||W x||^2 with W = [[0.1, 0.5],
+The running example is the lectures' vectorised one, f(x, W) = ||W x||^2 with W = [[0.1, 0.5],
 [-0.3, 0.8]] and x = [0.2, 0.4]: q = W x = [0.22, 0.26], f = 0.116, grad_W = 2 q xᵀ =
 [[0.088, 0.176], [0.104, 0.208]], grad_x = 2 Wᵀ q = [-0.112, 0.636]. Drawn at precision 3,
 every one of those numbers appears as written there.
@@ -31,7 +31,7 @@ LABEL = re.compile(r"\blabel=(<.*?>)(?= \w+=|$)")
 XLABEL = re.compile(r"\bxlabel=(<.*?>)(?= \w+=|$)")
 BR = "<br/>"
 
-# REFERENCE section 6, at three decimals
+# the lecture's numbers, at three decimals
 W_TEXT = f"[[0.100, 0.500],{BR} [-0.300, 0.800]]"
 X_TEXT = "[0.200, 0.400]"
 Q_TEXT = "[0.220, 0.260]"

@@ -45,7 +45,7 @@ FIGURES: list[tuple[str, Build, FigureOptions]] = [
 ]
 
 #: Figures whose numbers need more decimals than the default to read as on the slide
-#: (REFERENCE section 6: f = 0.116, grad_W = [[0.088, 0.176], ...]).
+#: (the lectures' vectorised example: f = 0.116, grad_W = [[0.088, 0.176], ...]).
 MIN_PRECISION = {"vectorised_wx": 3}
 
 

@@ -1,4 +1,4 @@
-"""The lecture examples as graphs (numbers from ``shared/REFERENCE.md``).
+"""The lecture examples as graphs (their numbers: docs/lecture-reference.md).
 
 Each function builds the graph, runs ``backward()`` and returns the output node; the leaves are
 labelled as on the slides.
