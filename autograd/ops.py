@@ -283,7 +283,7 @@ EXP = Op(
     forward=math.exp,
     local=lambda a, out: (out,),
     formula="d(e^a)/da = e^a",
-    domain="a <= 709.78 (beyond that e^a overflows float64)",
+    domain="a <= 709.78 (beyond that e^a is too large for a float: over about 1.8e308)",
     inside=lambda a: a <= _LARGEST_EXPONENT,
     array_forward=np.exp,
 )
@@ -462,11 +462,12 @@ def _power_domain(n: float) -> tuple[str, Callable[..., Any] | None, Callable[..
         return ALL_REALS, None, _always_smooth
     if float(n).is_integer():
         return "x != 0", lambda a: a != 0, _away_from_small
-    not_real = "a fractional power of a negative number is not real"
+    not_real = f"for x < 0, x**{n:g} is not a real number"
     if n > 1:  # 0 ** 1.5 = 0 with slope 0: fine
         return f"x >= 0 ({not_real})", lambda a: a >= 0, _positive
-    # 0 < n < 1: at 0 the slope n x^(n-1) is infinite; n < 0: 0 ** n itself is
-    return f"x > 0 ({not_real}; at 0 the slope is infinite)", lambda a: a > 0, _positive
+    # 0 < n < 1: 0 ** n = 0 but the slope n x^(n-1) is infinite there; n < 0: 0 ** n itself is
+    at_zero = "its slope is infinite" if n > 0 else f"0**{n:g} divides by zero"
+    return f"x > 0 ({not_real}; at x = 0 {at_zero})", lambda a: a > 0, _positive
 
 
 #: Every op with a fixed rule, by name. Families made on demand (``power(n)``; a Tensor's

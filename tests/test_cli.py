@@ -1,7 +1,9 @@
 """``python -m viz EXPRESSION ...``: the expression command line, end to end and in-process.
 
-Every failure must be one ``error: ...`` line on stderr with exit code 2, print nothing on
-stdout, and leave no file behind (no partial output, no temporary file).
+Every failure must be one ``error: ...`` line on stderr with exit code 2 (followed, when the
+mistake is at one place in the expression, by exactly two lines: the expression and a caret under
+that place), print nothing on stdout, and leave no file behind (no partial output, no temporary
+file).
 """
 
 from __future__ import annotations
@@ -61,12 +63,19 @@ def everything_in(folder: Path) -> list[Path]:
 
 
 def assert_one_line_error(err: str, fragment: str) -> None:
+    """One ``error:`` line holding ``fragment``; an error at one place in the expression adds
+    exactly two lines, the expression and a lone caret under a character of it."""
     assert err.endswith("\n")
-    line = err[:-1]
-    assert "\n" not in line, err
+    lines = err[:-1].split("\n")
+    assert len(lines) in (1, 3), err
+    line = lines[0]
     assert line.startswith("error: "), err
-    assert "Traceback" not in line
+    assert "Traceback" not in err
     assert fragment in line, err
+    if len(lines) == 3:
+        shown, caret = lines[1:]
+        assert shown.startswith("  ") and caret.startswith("  "), err
+        assert caret.strip() == "^" and len(caret) <= len(shown) + 1, err
 
 
 # -- end to end, as a user runs it -----------------------------------------------------------
@@ -218,15 +227,15 @@ ERRORS = [
     (["x", "--set", "x=1", "--set", "x=2", "-o", "f.svg"], "--set x is given twice"),
     (["x", "--set", "x=1", "--set", "w=1", "-o", "f.svg"], "w is given a value but not used"),
     (["x * y", "--set", "x=1", "-o", "f.svg"], "no value for y: add --set y=NUMBER"),
-    (["log(x)", "--set", "x=-1", "-o", "f.svg"], "log(-1.0)"),
+    (["log(x)", "--set", "x=-1", "-o", "f.svg"], "log(x) is undefined at x = -1"),
     (
         ["1 / x", "--set", "x=0", "-o", "f.svg"],
-        "1.0 / 0.0 is undefined",
-    ),  # the expression as written, not "truediv"
-    (["exp(x)", "--set", "x=1000", "-o", "f.svg"], "exp"),
+        "1 / x is undefined at x = 0: division by zero",
+    ),  # the expression as written, not "truediv" nor "1.0 / 0.0"
+    (["exp(x)", "--set", "x=1000", "-o", "f.svg"], "exp(x) overflows at x = 1000"),
     (["x.real", "--set", "x=1", "-o", "f.svg"], "attribute access not allowed: 'x.real'"),
     (["__import__('os').system('touch pwned')", "-o", "f.svg"], "'__import__('os').system'"),
-    (["open('pwned', 'w')", "-o", "f.svg"], "calling 'open'"),
+    (["open('pwned', 'w')", "-o", "f.svg"], "there is no function 'open'"),
     (["x +* y", "-o", "f.svg"], "column 4"),
     (["", "-o", "f.svg"], "the expression is empty"),
     (["x\ny", "-o", "f.svg"], "single line"),
@@ -263,7 +272,7 @@ def test_errors_are_one_line_and_leave_nothing(
         (["x", "--bogus"], "unrecognized arguments: --bogus"),
         (["--bogus"], "unrecognized arguments: --bogus"),
         (["x", "--rankdir", "XY"], "invalid choice: 'XY'"),
-        (["x", "--precision", "two"], "invalid int value: 'two'"),
+        (["x", "--precision", "two"], "--precision: wants a whole number of digits from 0 to 12"),
         (["x", "-o"], "expected one argument"),
     ],
 )

@@ -7,15 +7,18 @@ The first argument picks the form: ``demo`` is the sub-command, anything else is
 (argparse sub-commands cannot sit beside a free positional expression, so :func:`main` looks at
 the first argument itself and hands the rest to the parser of that form.)
 
-Every error is one line on stderr, ``error: ...``, with exit code 2. Files are written only after
-everything they need has been checked and rendered in memory, each one atomically, and a failure
-part-way removes the files this run had already written: a failed run leaves nothing behind.
+Every error is one line on stderr, ``error: ...``, with exit code 2; an error at one place in
+the expression adds two lines, the expression and a caret ``^`` under the offending token.
+Files are written only after everything they need has been checked and rendered in memory, each
+one atomically, and a failure part-way removes the files this run had already written: a failed
+run leaves nothing behind.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import difflib
 import os
 import re
 import sys
@@ -26,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn
 
+from autograd import NonFiniteError
 from viz import __version__
 from viz.demo import render_demo
 from viz.diagram import draw
@@ -74,7 +78,8 @@ examples:
       --set w1=-3 --set x1=-2 --set w2=-3 -o neuron.png --chain --html neuron.html
   python -m viz "x * x" --set x=3 --frames steps/
 
-errors are one line on stderr (error: ...), exit code 2."""
+errors are one line on stderr (error: ...), exit code 2; when the error is at one place in the
+expression, two more lines show the expression with a caret ^ under that place."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -139,7 +144,7 @@ def _expression_parser() -> _Parser:
         help="LR: left to right, as in the lectures (default); TB: top to bottom",
     )
     look.add_argument(
-        "--precision", metavar="N", type=int, default=2, help="digits after the point (0-12)"
+        "--precision", metavar="N", type=_precision, default=2, help="digits after the point (0-12)"
     )
     look.add_argument(
         "--chain", action="store_true", help="write gradients as upstream x local = downstream"
@@ -155,10 +160,47 @@ def _parse_expression_args(args: list[str]) -> argparse.Namespace:
     if options.expression is None and len(unknown) == 1 and not _LONG_OPTION.match(unknown[0]):
         options.expression = unknown.pop()
     if unknown:
-        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}{_meant(parser, unknown)}")
     if options.expression is None:
         parser.error("the following arguments are required: EXPRESSION")
     return options
+
+
+#: Options a user may type for --set, from other tools or from the issue tracker's examples.
+_SET_ALIASES = {"--at", "--let", "--var", "--value", "--values", "--with", "--where", "-s"}
+
+
+def _meant(parser: argparse.ArgumentParser, unknown: list[str]) -> str:
+    """``; did you mean --set x=1?`` for the first unrecognised argument, if a guess is good:
+    an option that is close to one we have, or a bare ``x=1`` missing its ``--set``."""
+    first = unknown[0]
+    option, _, rest = first.partition("=")
+    known = [o for action in parser._actions for o in action.option_strings if o.startswith("--")]
+    if option in _SET_ALIASES:
+        value = rest or (unknown[1] if len(unknown) > 1 else "NAME=NUMBER")
+        return f"; did you mean --set {value}?"
+    if first.startswith("-"):
+        close = difflib.get_close_matches(option, known, n=1)
+        return f"; did you mean {close[0]}?" if close else ""
+    if "=" in first:
+        return f"; did you mean --set {first}? (each value needs its own --set)"
+    return ""
+
+
+def _precision(text: str) -> int:
+    """--precision N: a whole number of digits after the point, 0 to 12."""
+    try:
+        digits = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"wants a whole number of digits from 0 to 12, got {text!r}"
+        ) from None
+    return digits
+
+
+def _check_precision(digits: int) -> None:
+    if not 0 <= digits <= 12:
+        raise _UsageError(f"--precision wants a number of digits from 0 to 12, got {digits}")
 
 
 def _demo_parser() -> _Parser:
@@ -175,7 +217,7 @@ def _demo_parser() -> _Parser:
     )
     parser.add_argument("--chain", action="store_true", help="write upstream x local = downstream")
     parser.add_argument(
-        "--precision", metavar="N", type=int, default=2, help="digits after the point (0-12)"
+        "--precision", metavar="N", type=_precision, default=2, help="digits after the point (0-12)"
     )
     return parser
 
@@ -187,22 +229,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args[:1] == ["demo"]:
             return _demo(_demo_parser().parse_args(args[1:]))
         return _draw(_parse_expression_args(args))
-    except (ExpressionError, RenderError, _UsageError, ValueError, OSError) as error:
-        # ExpressionError and autograd.NonFiniteError are ValueErrors; OSError: the disk.
-        return _fail(str(error))
+    except ExpressionError as error:  # with a column: the text, and a caret under the place
+        return _fail(str(error), pointer=error.pointer())
+    except (RenderError, _UsageError, ValueError, OSError) as error:
+        # autograd.NonFiniteError is a ValueError; OSError: the disk.
+        return _fail(_in_our_words(error))
+    except ArithmeticError:  # not reached: the engine checks its ops; never Python's words
+        return _fail("this expression could not be computed at these values")
     except (RecursionError, MemoryError):
         return _fail("this expression is too large to draw")  # a last line of defence
     except KeyboardInterrupt:
         return _fail("interrupted", code=130)
 
 
-def _fail(message: str, code: int = 2) -> int:
+def _fail(message: str, code: int = 2, pointer: Sequence[str] = ()) -> int:
     one_line = " ".join(part.strip() for part in message.splitlines() if part.strip())
     print(f"error: {one_line}", file=sys.stderr)
+    for line in pointer:
+        print(line, file=sys.stderr)
     return code
 
 
+#: Python's own words for a failed math function, which a user should never see.
+_PYTHON_WORDING = re.compile(r"math (domain|range) error|invalid syntax|unsupported operand")
+
+
+def _in_our_words(error: Exception) -> str:
+    """The message of an error from below, unless it is Python's own wording."""
+    message = str(error)
+    if _PYTHON_WORDING.search(message):
+        return "this expression could not be computed at these values"
+    return message
+
+
 def _demo(args: argparse.Namespace) -> int:
+    _check_precision(args.precision)
     paths = render_demo(args.out, args.format, chain=args.chain, precision=args.precision)
     for path in paths:
         _say(str(path))
@@ -298,6 +359,7 @@ def _plan(args: argparse.Namespace) -> list[tuple[Path, str]]:
         )
     if args.expression == "demo":
         raise _UsageError(f"demo is a sub-command and must come first: {PROG} demo --out DIR")
+    _check_precision(args.precision)
     planned: dict[Path, str] = {}
     for path in args.outputs:
         fmt = format_for(path)
@@ -375,9 +437,16 @@ def _draw(args: argparse.Namespace) -> int:
     grads = not args.no_grad
     look = {"rankdir": args.rankdir, "precision": args.precision, "chain": args.chain}
 
-    root = build(args.expression, values)  # ExpressionError, or NonFiniteError at these values
+    root = build(args.expression, values)  # ExpressionError, DomainError at these values
     if grads:
-        root.backward()
+        try:
+            root.backward()
+        except NonFiniteError:
+            raise _UsageError(
+                f"the gradients of {args.expression.strip()} overflow at these values: a "
+                "gradient is too large for a float (the largest is about 1.8e308); use smaller "
+                "values, or draw with --no-grad"
+            ) from None
     diagram = draw(root, grads=grads, **look)
     stepper = None
     if args.frames or args.html:

@@ -27,6 +27,8 @@ defence). Every walk over the tree here is iterative, so depth never reaches Pyt
 from __future__ import annotations
 
 import ast
+import difflib
+import itertools
 import keyword
 import math
 import re
@@ -34,7 +36,8 @@ import unicodedata
 from collections.abc import Callable, Mapping
 from functools import partial
 
-from autograd import OPS, Value, apply
+from autograd import OPS, NonFiniteError, Value, apply
+from autograd.ops import Op, power
 
 #: Longest expression text accepted, in characters.
 MAX_LENGTH = 10_000
@@ -132,7 +135,44 @@ _OPERATOR = re.compile(
 
 
 class ExpressionError(ValueError):
-    """The expression text is not something we draw; the message says what and where."""
+    """The expression text is not something we draw; the message says what and where.
+
+    The message is one line. Where the mistake is at one place in the text, ``text`` is the
+    expression as typed and ``column`` the 1-based character column of the offending token, so a
+    terminal can show the text with a caret under it (:meth:`pointer`).
+    """
+
+    def __init__(self, message: str, *, text: str | None = None, column: int | None = None):
+        super().__init__(message)
+        self.text = text
+        self.column = column
+
+    def pointer(self) -> list[str]:
+        """The expression and a caret ``^`` under the column, two lines for a terminal; a long
+        expression is cut to the 70 characters around the caret. ``[]`` when there is no
+        column."""
+        if self.text is None or self.column is None:
+            return []
+        line = self.text.replace("\t", " ")
+        at = min(max(self.column - 1, 0), len(line))
+        start = max(0, min(at - 35, len(line) - 70))
+        shown = line[start : start + 70]
+        if start > 0:
+            shown, at = "..." + shown, at - start + 3
+        if start + 70 < len(line):
+            shown += "..."
+        return [f"  {shown}", f"  {' ' * at}^"]
+
+
+class DomainError(NonFiniteError, ExpressionError):
+    """An op of the expression is outside its domain, or overflows, at the values given.
+
+    Both a :class:`autograd.NonFiniteError` (what the engine raises) and an
+    :class:`ExpressionError` (the message speaks of the expression as written, with a column).
+    """
+
+    def __init__(self, message: str, *, text: str | None = None, column: int | None = None):
+        ExpressionError.__init__(self, message, text=text, column=column)
 
 
 # -- parsing and validation -----------------------------------------------------------------
@@ -146,6 +186,7 @@ class _Source:
     """
 
     def __init__(self, text: str) -> None:
+        self.original = text
         self.text = text.strip()
         self.lead = len(text) - len(text.lstrip())
         try:
@@ -161,18 +202,44 @@ class _Source:
         """1-based character column in the original text of a byte offset in the parsed one."""
         return self.lead + len(self._utf8[:byte_offset].decode("utf-8", "replace")) + 1
 
+    def segment(self, node: ast.AST) -> str:
+        """The source of ``node`` as typed."""
+        return ast.get_source_segment(self.text, node) or ""
+
     def where(self, node: ast.AST) -> str:
         """``'x.real' (column 5)``: the source of ``node``, shortened, and where it starts."""
-        segment = ast.get_source_segment(self.text, node) or ""
+        segment = self.segment(node)
         if len(segment) > 40:
             segment = segment[:37] + "..."
-        return f"'{segment}' (column {self.column(getattr(node, 'col_offset', 0))})"
+        return f"'{segment}' (column {self.start(node)})"
 
-    def near(self, column: int) -> str:
-        """Up to 20 characters of the original text from a 1-based character column."""
-        start = max(column - 1 - self.lead, 0)
-        excerpt = self.text[start : start + 20]
-        return f" near '{excerpt}'" if excerpt else " at the end"
+    def start(self, node: ast.AST) -> int:
+        """The column where ``node`` starts."""
+        return self.column(getattr(node, "col_offset", 0))
+
+    def find(self, symbol: str, after: int, before: int | None = None) -> int:
+        """The column of the first ``symbol`` between two byte offsets (an operator between its
+        operands, a call's bracket after its function)."""
+        found = self._utf8.find(symbol.encode("utf-8"), after, before)
+        return self.column(found if found >= 0 else after)
+
+    def operator(self, node: ast.BinOp, symbol: str) -> int:
+        """The column of ``node``'s operator, as typed between its operands."""
+        return self.find(symbol, node.left.end_col_offset or 0, node.right.col_offset)
+
+    def error(self, message: str, column: int | None) -> ExpressionError:
+        """An ExpressionError pointing at ``column`` of the text as typed."""
+        return ExpressionError(message, text=self.original, column=column)
+
+    def fixed(self, column: int, length: int, replacement: str) -> str:
+        """The text with ``length`` characters at ``column`` replaced: the suggested fix."""
+        at = column - 1 - self.lead
+        return self.text[:at] + replacement + self.text[at + length :]
+
+
+def _suggest(fixed: str, short: str) -> str:
+    """The whole corrected expression if it reads at a glance, else the local fix alone."""
+    return fixed if len(fixed) <= 60 else short
 
 
 def _depth_of(text: str) -> int:
@@ -191,17 +258,68 @@ def _depth_of(text: str) -> int:
     return deepest
 
 
-def parse(text: str) -> ast.expr:
-    """Parse and validate ``text``; return the expression tree.
+#: Characters a word processor or a maths habit types where an expression wants ASCII:
+#: ``(what it is, what to type instead)``.
+_LOOKALIKES: dict[str, tuple[str, str]] = {
+    "\u2212": ("a typographic minus sign", "-"),
+    "\u2013": ("an en dash", "-"),
+    "\u2014": ("an em dash", "-"),
+    "\u2010": ("a hyphen", "-"),
+    "\u00d7": ("a multiplication sign", "*"),
+    "\u00b7": ("a middle dot", "*"),
+    "\u22c5": ("a dot operator", "*"),
+    "\u2217": ("an asterisk operator", "*"),
+    "\u00f7": ("a division sign", "/"),
+    "\u2215": ("a division slash", "/"),
+    "\u2044": ("a fraction slash", "/"),
+    **{sup: ("a superscript", f"**{n}") for n, sup in enumerate("⁰¹²³⁴⁵⁶⁷⁸⁹")},
+    "\u221a": ("a square-root sign", "sqrt"),
+    "\uff08": ("a full-width bracket", "("),
+    "\uff09": ("a full-width bracket", ")"),
+    "\uff0c": ("a full-width comma", ","),
+    "\u2018": ("a curly quote", ""),
+    "\u2019": ("a curly quote", ""),
+    "\u201c": ("a curly quote", ""),
+    "\u201d": ("a curly quote", ""),
+}
 
-    Raises:
-        ExpressionError: the text is empty, too long, too deep, not one line, not valid
-            syntax, or uses anything outside the whitelist; the message names the part.
-    """
+
+def _lookalike(source: _Source) -> ExpressionError | None:
+    """The first character that looks like an operator but is not the ASCII one, with the fix."""
+    for at, char in enumerate(source.text):
+        if char not in _LOOKALIKES:
+            continue
+        what, instead = _LOOKALIKES[char]
+        column = source.lead + at + 1
+        fixed = "".join(_LOOKALIKES.get(c, ("", c))[1] for c in source.text)
+        if instead == "sqrt":
+            rest = re.match(r"\s*(\w+|\([^()]*\))", source.text[at + 1 :])
+            operand = rest.group(1).strip("()") if rest else "x"
+            fixed = f"sqrt({operand})"
+            return source.error(
+                f"'{char}' (column {column}) is {what}; write the function: did you mean {fixed}?",
+                column,
+            )
+        if not instead:
+            return source.error(
+                f"'{char}' (column {column}) is {what}; leave quotes out of the expression: did "
+                f"you mean {_suggest(fixed, '(no quotes)')}?",
+                column,
+            )
+        return source.error(
+            f"'{char}' (column {column}) is {what}, not the {instead} of the keyboard; did you "
+            f"mean {_suggest(fixed, instead)}?",
+            column,
+        )
+    return None
+
+
+def _parse(text: str) -> tuple[ast.expr, _Source]:
+    """:func:`parse`, also returning the :class:`_Source` that maps nodes to columns."""
     if not isinstance(text, str):
         raise ExpressionError(f"the expression must be text, got {type(text).__name__}")
     if not text.strip():
-        raise ExpressionError("the expression is empty")
+        raise ExpressionError('the expression is empty: type one, in quotes, e.g. "x * y"')
     if len(text) > MAX_LENGTH:
         raise ExpressionError(
             f"the expression is {len(text)} characters long; the limit is {MAX_LENGTH}"
@@ -219,24 +337,212 @@ def parse(text: str) -> ast.expr:
     if _depth_of(text) > MAX_DEPTH:
         raise ExpressionError(f"the expression is nested more than {MAX_DEPTH} deep")
     source = _Source(text)
+    lookalike = _lookalike(source)
+    if lookalike is not None:
+        raise lookalike
     try:
         tree = ast.parse(source.text, mode="eval")
     except SyntaxError as error:
-        message = (error.msg or "invalid syntax").rstrip(".")
-        if message.startswith("Exceeds the limit"):  # Python's int-string conversion limit
+        if (error.msg or "").startswith("Exceeds the limit"):  # the int-string limit
             raise ExpressionError("a number in the expression has too many digits") from None
-        if error.offset:
-            column = source.lead + error.offset
-            raise ExpressionError(
-                f"not a valid expression: {message} at column {column}{source.near(column)}"
-            ) from None
-        raise ExpressionError(f"not a valid expression: {message}") from None
+        column = source.lead + error.offset if error.offset else None
+        raise _diagnose(source, column) from None
     except (RecursionError, MemoryError, ValueError):
         # The limits above keep ast.parse well inside its own; this is the last line of defence
         # (the C parser's limits also shrink when we are called from deep in a stack).
         raise ExpressionError("the expression is too long or too deeply nested to parse") from None
     _validate(tree.body, source)
-    return tree.body
+    return tree.body, source
+
+
+def parse(text: str) -> ast.expr:
+    """Parse and validate ``text``; return the expression tree.
+
+    Raises:
+        ExpressionError: the text is empty, too long, too deep, not one line, not valid
+            syntax, or uses anything outside the whitelist; the message names the part, says
+            its column and suggests a fix.
+    """
+    return _parse(text)[0]
+
+
+# -- what a beginner meant: the text did not parse ------------------------------------------
+
+_TOKEN = re.compile(
+    r"(?P<number>0[xX][\da-fA-F_]+|0[bB][01_]+|0[oO][0-7_]+"
+    r"|(?:\d[\d_]*(?:\.[\d_]*)?|\.\d[\d_]*)(?:[eE][+-]?\d+)?[jJ]?)"
+    r"|(?P<name>[^\W\d]\w*)"
+    r"|(?P<op>\*\*|//|==|!=|<=|>=|<<|>>|->|:=|[-+*/%@^&|~<>=!.,:;])"
+    r"|(?P<open>[(\[{])|(?P<close>[)\]}])"
+    r"|(?P<quote>['\"])"
+    r"|(?P<space>\s+)"
+    r"|(?P<other>.)"
+)
+
+#: Operators that need an operand on both sides (``+`` and ``-`` may also be unary signs).
+_BINARY_ONLY = {"*", "/", "**", "//", "%", "@", "^", "&", "|", "<<", ">>", "==", "!=", "<=", ">="}
+_PAIRS = {"(": ")", "[": "]", "{": "}"}
+
+
+def _diagnose(source: _Source, offset: int | None) -> ExpressionError:
+    """What is wrong with text that is not an expression, in a beginner's words, with the
+    column of the offending token and the likely fix. ``offset`` is where Python's parser gave
+    up: only used when none of the usual mistakes is found."""
+    tokens = [
+        (match.lastgroup or "other", match.group(), source.lead + match.start() + 1)
+        for match in _TOKEN.finditer(source.text)
+        if match.lastgroup != "space"
+    ]
+    for kind, token, column in tokens:
+        if kind == "other":
+            return source.error(
+                f"'{token}' (column {column}) cannot be used in an expression; {_ALLOWED}",
+                column,
+            )
+        if kind == "name" and keyword.iskeyword(token) and token not in _CONSTANTS:
+            return source.error(
+                f"'{token}' (column {column}) is a Python keyword: an expression is not Python "
+                f"code and is never run; {_ALLOWED}",
+                column,
+            )
+        if kind == "quote":
+            return source.error(
+                f"the quote at column {column} starts text, and only numbers are allowed",
+                column,
+            )
+    for problem in (_brackets, _assignment, _operators, _juxtaposed):
+        found = problem(source, tokens)
+        if found is not None:
+            return found
+    where = f" (column {offset})" if offset else ""
+    return source.error(
+        f"this is not an expression we can read{where}; {_ALLOWED}, as in (x + y) * z", offset
+    )
+
+
+_CONSTANTS = {"True", "False", "None"}
+Token = tuple[str, str, int]
+
+
+def _brackets(source: _Source, tokens: list[Token]) -> ExpressionError | None:
+    """A bracket closed that was never opened, closed by the wrong kind, or never closed."""
+    opened: list[tuple[str, int]] = []
+    for kind, token, column in tokens:
+        if kind == "open":
+            opened.append((token, column))
+        elif kind == "close":
+            if not opened:
+                return source.error(
+                    f"the {token} at column {column} closes a bracket that was never opened; "
+                    "remove it, or add the ( it belongs to",
+                    column,
+                )
+            bracket, where = opened.pop()
+            if _PAIRS[bracket] != token:
+                return source.error(
+                    f"the {token} at column {column} closes the {bracket} at column {where}; "
+                    f"did you mean {_PAIRS[bracket]}? (brackets are ( and ) only)",
+                    column,
+                )
+    if opened:
+        bracket, column = opened[-1]
+        closers = "".join(_PAIRS[b] for b, _ in reversed(opened))
+        return source.error(
+            f"the {bracket} at column {column} is never closed; did you mean "
+            f"{_suggest(source.text + closers, closers + ' at the end')}?",
+            column,
+        )
+    return None
+
+
+def _assignment(source: _Source, tokens: list[Token]) -> ExpressionError | None:
+    """``x = 2`` or ``f = x * y``: values are given with --set, and only the right side is
+    drawn."""
+    for at, (_, token, column) in enumerate(tokens):
+        if token not in ("=", ":="):
+            continue
+        left, right = tokens[:at], tokens[at + 1 :]
+        if len(left) == 1 and left[0][0] == "name" and len(right) == 1 and right[0][0] == "number":
+            hint = (
+                f"give values with --set, not in the expression: --set {left[0][1]}={right[0][1]}"
+            )
+        else:
+            rest = source.text[column - source.lead :].strip()
+            hint = f"write only the right-hand side: {rest}" if rest else "write an expression"
+        return source.error(
+            f"'{token}' (column {column}) is not allowed in an expression; {hint}", column
+        )
+    return None
+
+
+def _operators(source: _Source, tokens: list[Token]) -> ExpressionError | None:
+    """An operator with nothing on one side: ``x +``, ``* x``, ``x +* y``, ``(x +)``."""
+    previous: Token | None = None
+    for at, (kind, token, column) in enumerate(tokens):
+        after = tokens[at + 1] if at + 1 < len(tokens) else None
+        if kind == "op" and token not in (",", "."):
+            ends = after is None or after[0] == "close" or after[1] == ","
+            if ends:
+                place = "the end" if after is None else f"the {after[1]} at column {after[2]}"
+                return source.error(
+                    f"the {token} at column {column} has nothing after it, before {place}; "
+                    f"add what it applies to, as in x {token} 1",
+                    column,
+                )
+            starts = previous is None or previous[0] in ("open", "op")
+            if token in _BINARY_ONLY and starts:
+                if previous is not None and previous[0] == "op":
+                    return source.error(
+                        f"the {token} at column {column} follows the {previous[1]} at column "
+                        f"{previous[2]} with nothing between them; remove one, or put an "
+                        "operand between them",
+                        column,
+                    )
+                return source.error(
+                    f"the {token} at column {column} has nothing before it; add what it "
+                    f"applies to, as in 2 {token} x",
+                    column,
+                )
+        if kind == "open" and after is not None and after[0] == "close":
+            is_call = previous is not None and previous[0] == "name"
+            what = f"{previous[1]}() needs its argument" if is_call and previous else "() is empty"
+            return source.error(
+                f"{what} (column {column}); put an expression inside the brackets", column
+            )
+        previous = (kind, token, column)
+    return None
+
+
+def _juxtaposed(source: _Source, tokens: list[Token]) -> ExpressionError | None:
+    """Two operands side by side: ``2x``, ``x y``, ``(x+1)x``, ``sin x``. Multiplication
+    must be written."""
+    for (kind, token, _), (next_kind, next_token, column) in itertools.pairwise(tokens):
+        if kind not in ("number", "name", "close") or next_kind not in ("number", "name"):
+            continue
+        if kind == "name" and token in FUNCTIONS:
+            fixed = source.fixed(column, len(next_token), f"({next_token})")
+            fixed = re.sub(rf"\b{token}\s+\(", f"{token}(", fixed, count=1)
+            return source.error(
+                f"a function needs brackets around its argument (column {column}); did you "
+                f"mean {_suggest(fixed, f'{token}({next_token})')}?",
+                column,
+            )
+        fixed = source.fixed(column, 0, "*")
+        if fixed[column - source.lead - 2] == " ":  # "x y" -> "x * y", not "x *y"
+            fixed = source.fixed(column, 0, "* ")
+        return source.error(
+            f"'{next_token}' (column {column}) follows '{token}' with no operator between "
+            "them; multiplication must be written with *: did you mean "
+            f"{_suggest(fixed, f'{token}*{next_token}')}?",
+            column,
+        )
+    return None
+
+
+#: Common names of functions we have under another name (the closest match would miss them).
+_ALIASES = {"ln": "log", "log10": "log", "exponential": "exp", "sqr": "sqrt", "root": "sqrt"}
+#: Modules a function may be typed from, out of habit: ``math.exp(x)``, ``np.exp(x)``.
+_MODULES = {"math", "np", "numpy", "torch", "autograd"}
 
 
 def _validate(root: ast.expr, source: _Source) -> None:
@@ -246,58 +552,185 @@ def _validate(root: ast.expr, source: _Source) -> None:
         node = stack.pop()
         if isinstance(node, ast.BinOp):
             if type(node.op) not in _BINARY:
-                symbol = _REFUSED_OPERATORS.get(type(node.op), type(node.op).__name__)
-                raise ExpressionError(
-                    f"the operator {symbol} is not allowed, in {source.where(node)}; {_ALLOWED}"
-                )
+                raise _refused_operator(node, source)
             stack.extend((node.right, node.left))
         elif isinstance(node, ast.UnaryOp):
             if not isinstance(node.op, (ast.USub, ast.UAdd)):
                 symbol = _REFUSED_OPERATORS.get(type(node.op), type(node.op).__name__)
-                raise ExpressionError(
-                    f"the operator {symbol} is not allowed, in {source.where(node)}; {_ALLOWED}"
+                raise source.error(
+                    f"the operator {symbol} is not allowed, in {source.where(node)}; {_ALLOWED}",
+                    source.start(node),
                 )
             stack.append(node.operand)
         elif isinstance(node, ast.Call):
-            name = node.func.id if isinstance(node.func, ast.Name) else None
-            if name not in FUNCTIONS:
-                raise ExpressionError(
-                    f"calling {source.where(node.func)} is not allowed: the functions are "
-                    f"{FUNCTION_LIST}"
-                )
-            arity = FUNCTIONS[name][0]
-            if node.keywords or len(node.args) != arity:
-                raise ExpressionError(
-                    f"{name} takes {arity} argument{'s' if arity > 1 else ''} and no keywords, "
-                    f"in {source.where(node)}"
-                )
+            _check_call(node, source)
             stack.extend(reversed(node.args))
         elif isinstance(node, ast.Name):
             if node.id in FUNCTIONS:
-                raise ExpressionError(
-                    f"{node.id} is a function, at {source.where(node)}: call it, as {node.id}(x)"
+                raise source.error(
+                    f"{node.id} is a function, at {source.where(node)}: call it, as {node.id}(x)",
+                    source.start(node),
                 )
             if node.id.startswith("__"):
-                raise ExpressionError(
-                    f"names starting with __ are not allowed: {source.where(node)}"
+                raise source.error(
+                    f"names starting with __ are not allowed: {source.where(node)}",
+                    source.start(node),
                 )
         elif isinstance(node, ast.Constant):
-            value = node.value
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ExpressionError(
-                    f"only numbers are allowed as literals, not {source.where(node)}"
-                )
-            try:
-                number = float(value)
-            except OverflowError:  # an int literal beyond float64
-                number = math.inf
-            if not math.isfinite(number):
-                raise ExpressionError(
-                    f"the number {source.where(node)} is too large: the largest is about 1.8e308"
-                )
+            _check_constant(node, source)
+        elif isinstance(node, ast.Tuple):
+            raise _commas(node, source)
         else:
             kind = _DESCRIPTIONS.get(type(node), type(node).__name__)
-            raise ExpressionError(f"{kind} not allowed: {source.where(node)}; {_ALLOWED}")
+            raise source.error(
+                f"{kind} not allowed: {source.where(node)}; {_ALLOWED}", source.start(node)
+            )
+
+
+def _refused_operator(node: ast.BinOp, source: _Source) -> ExpressionError:
+    """An operator Python has and we do not, pointed at, with what was likely meant."""
+    symbol = _REFUSED_OPERATORS.get(type(node.op), type(node.op).__name__)
+    column = source.operator(node, symbol)
+    meant = {"^": "**", "//": "/", "@": "*"}.get(symbol)
+    if meant is None:
+        return source.error(
+            f"the operator {symbol} is not allowed (column {column}), in "
+            f"'{source.segment(node)}'; {_ALLOWED}",
+            column,
+        )
+    fixed = source.fixed(column, len(symbol), meant)
+    left, right = source.segment(node.left), source.segment(node.right)
+    why = {
+        "^": "^ is not a power in Python notation (it is bitwise xor)",
+        "//": "// is floor division, which has no gradient",
+        "@": "@ is the matrix product; these are numbers",
+    }[symbol]
+    return source.error(
+        f"the operator {symbol} is not allowed (column {column}): {why}; did you mean "
+        f"{meant}, as in {_suggest(fixed, f'{left} {meant} {right}')}?",
+        column,
+    )
+
+
+def _check_call(node: ast.Call, source: _Source) -> None:
+    """A call of one of the FUNCTIONS, with its number of arguments; else say what was meant:
+    the closest function, or a multiplication written without ``*`` (``2(x+1)``)."""
+    func, whole = node.func, source.segment(node)
+    arguments = whole[len(source.segment(func)) :].strip()
+    bracket = source.find("(", func.end_col_offset or 0)
+    if isinstance(func, ast.Name) and func.id in FUNCTIONS:
+        arity = FUNCTIONS[func.id][0]
+        if node.keywords or len(node.args) != arity:
+            raise source.error(
+                f"{func.id} takes {arity} argument{'s' if arity > 1 else ''} and no keywords, "
+                f"in {source.where(node)}",
+                source.start(node),
+            )
+        return
+    listed = f"The functions are {FUNCTION_LIST}"
+    if isinstance(func, ast.Name):
+        meant = _ALIASES.get(func.id) or _closest(func.id)
+        if meant is not None:
+            raise source.error(
+                f"there is no function '{func.id}' (column {source.start(func)}); did you mean "
+                f"{meant}{arguments}? {listed}",
+                source.start(func),
+            )
+        if len(func.id) <= 2 and not func.id.startswith("_"):  # x(y + 1): a variable
+            fixed = source.fixed(bracket, 0, "*")
+            raise source.error(
+                f"{func.id} is not a function (column {source.start(func)}); to multiply, write "
+                f"* before the bracket: did you mean {_suggest(fixed, f'{func.id}*{arguments}')}"
+                f"? {listed}",
+                bracket,
+            )
+        raise source.error(
+            f"there is no function '{func.id}' (column {source.start(func)}). {listed}",
+            source.start(func),
+        )
+    if (
+        isinstance(func, ast.Attribute)
+        and isinstance(func.value, ast.Name)
+        and func.value.id in _MODULES
+        and func.attr in FUNCTIONS
+    ):
+        raise source.error(
+            f"write {func.attr}{arguments} without '{func.value.id}.' (column "
+            f"{source.start(func)}): the functions are built in",
+            source.start(func),
+        )
+    if isinstance(func, (ast.Constant, ast.BinOp, ast.UnaryOp, ast.Call)) or (
+        isinstance(func, ast.Name) and func.id not in FUNCTIONS
+    ):
+        fixed = source.fixed(bracket, 0, "*")
+        head = source.segment(func)
+        raise source.error(
+            f"the bracket at column {bracket} follows '{head}' with no operator between them; "
+            "multiplication must be written with *: did you mean "
+            f"{_suggest(fixed, '*'.join((head, '(...)')))}?",
+            bracket,
+        )
+    raise source.error(
+        f"calling {source.where(func)} is not allowed: the functions are {FUNCTION_LIST}",
+        source.start(func),
+    )
+
+
+def _closest(name: str) -> str | None:
+    """The allowed function a misspelt ``name`` most likely means (``sine`` -> ``sin``)."""
+    if name.lower() in FUNCTIONS:
+        return name.lower()
+    close = difflib.get_close_matches(name.lower(), FUNCTIONS, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def _check_constant(node: ast.Constant, source: _Source) -> None:
+    """Only finite int and float literals are numbers here."""
+    value = node.value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise source.error(
+            f"only numbers are allowed as literals, not {source.where(node)}", source.start(node)
+        )
+    try:
+        number = float(value)
+    except OverflowError:  # an int literal beyond float64
+        number = math.inf
+    if not math.isfinite(number):
+        raise source.error(
+            f"the number {source.where(node)} is too large: the largest is about 1.8e308",
+            source.start(node),
+        )
+
+
+def _commas(node: ast.Tuple, source: _Source) -> ExpressionError:
+    """A comma outside a call: a decimal comma (``1,5``), a thousands separator (``1,000``),
+    or two expressions where one is drawn."""
+    text = source.segment(node)
+    column = source.find(",", node.elts[0].end_col_offset or 0) if node.elts else None
+    compact = text.replace(" ", "")
+    decimal = re.fullmatch(r"(-?\d+),(\d+)", compact)
+    if re.fullmatch(r"-?\d{1,3}(,\d{3})+", compact):
+        also = (
+            f" (or {decimal.group(1)}.{decimal.group(2)}, if it is a decimal point)"
+            if decimal
+            else ""
+        )
+        return source.error(
+            f"tuples not allowed: a number is written without a thousands separator (the comma "
+            f"at column {column}); did you mean {compact.replace(',', '')}?{also}",
+            column,
+        )
+    if decimal:
+        return source.error(
+            f"tuples not allowed: the decimal point is a . (the comma at column {column}); did "
+            f"you mean {decimal.group(1)}.{decimal.group(2)}?",
+            column,
+        )
+    return source.error(
+        f"tuples not allowed: {source.where(node)}; a comma (column {column}) only separates "
+        f"the arguments of a function such as max(x, y); draw one expression at a time",
+        column,
+    )
 
 
 def names_in(tree: ast.expr) -> list[str]:
@@ -322,22 +755,35 @@ def build(text: str, values: Mapping[str, float]) -> Value:
     Raises:
         ExpressionError: the text is not allowed, a name has no value, or a value is given for
             a name the expression does not use (a typo, most likely).
-        autograd.NonFiniteError: an op is outside its domain at these values (log of -1...).
+        DomainError: an op is outside its domain, or overflows, at these values (log of -1,
+            x / y at y = 0, exp(710)); both an ExpressionError and an autograd.NonFiniteError.
     """
-    tree = parse(text)
+    tree, source = _parse(text)
     used = names_in(tree)
     missing = [name for name in used if name not in values]
     if missing:
         hint = " ".join(f"--set {name}=NUMBER" for name in missing)
-        raise ExpressionError(f"no value for {', '.join(missing)}: add {hint}")
+        first = min(
+            (
+                node.col_offset
+                for node in ast.walk(tree)
+                if isinstance(node, ast.Name) and node.id == missing[0]
+            ),
+        )
+        raise source.error(f"no value for {', '.join(missing)}: add {hint}", source.column(first))
     unused = [name for name in values if name not in used]
     if unused:
         verb = "is" if len(unused) == 1 else "are"
+        inputs = f"its inputs are {', '.join(used)}" if used else "it has no inputs"
+        meant = [name for name in used if name.lower() == unused[0].lower()]
+        meant = meant or difflib.get_close_matches(unused[0], used, n=1)
+        hint = f"; did you mean --set {meant[0]}=...?" if meant and meant[0] not in values else ""
         raise ExpressionError(
-            f"{', '.join(unused)} {verb} given a value but not used in the expression"
+            f"{', '.join(unused)} {verb} given a value but not used in the expression "
+            f"({inputs}){hint}"
         )
     leaves = {name: Value(values[name], name) for name in used}
-    return _interpret(tree, leaves)
+    return _interpret(tree, leaves, source)
 
 
 def _number(node: ast.expr) -> float | None:
@@ -394,12 +840,13 @@ def _apply(node: ast.expr, inputs: list[Value]) -> Value:
     raise AssertionError(f"unvalidated node {type(node).__name__}")  # parse() rules this out
 
 
-def _interpret(root: ast.expr, leaves: Mapping[str, Value]) -> Value:
+def _interpret(root: ast.expr, leaves: Mapping[str, Value], source: _Source) -> Value:
     """Walk the validated tree bottom-up, making one gate per operation.
 
     Iterative post-order with an explicit stack (a recursive walk would hit Python's recursion
     limit on a left-nested chain such as ``x+x+...+x``). Operands are visited left to right,
-    so gates are made in the order the text reads.
+    so gates are made in the order the text reads. An op outside its domain is reported as the
+    expression is written (:func:`_domain_error`).
     """
     done: list[Value] = []  # Values of finished sub-expressions, in order
     stack: list[tuple[ast.expr, bool]] = [(root, False)]
@@ -409,7 +856,10 @@ def _interpret(root: ast.expr, leaves: Mapping[str, Value]) -> Value:
             count = len(_operands(node))
             inputs = done[len(done) - count :]
             del done[len(done) - count :]
-            done.append(_apply(node, inputs))
+            try:
+                done.append(_apply(node, inputs))
+            except NonFiniteError as error:
+                raise _domain_error(node, inputs, leaves, source, error) from None
             continue
         number = _number(node)
         if number is not None:  # a constant leaf, labelled as written: "* -1" shows "-1"
@@ -423,11 +873,169 @@ def _interpret(root: ast.expr, leaves: Mapping[str, Value]) -> Value:
     return result
 
 
+# -- an op outside its domain, said as the expression is written -----------------------------
+
+#: The largest float64, as a user reads it.
+_LARGEST = "about 1.8e308"
+
+
+def _op_of(node: ast.expr) -> Op:
+    """The op of the table that ``node``'s gate applies."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        return OPS[node.func.id]
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+        exponent = _number(node.right)
+        return OPS["pow_value"] if exponent is None else power(exponent)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
+        return OPS["truediv"]
+    names: dict[type[ast.AST], str] = {
+        ast.Add: "add",
+        ast.Sub: "sub",
+        ast.Mult: "mul",
+        ast.USub: "neg",
+    }
+    if isinstance(node, (ast.BinOp, ast.UnaryOp)) and type(node.op) in names:
+        return OPS[names[type(node.op)]]
+    return OPS["add"]  # not reached: only the ops above have gates that can fail
+
+
+def _domain_error(
+    node: ast.expr,
+    inputs: list[Value],
+    leaves: Mapping[str, Value],
+    source: _Source,
+    error: NonFiniteError,
+) -> DomainError:
+    """The engine refused ``node``'s gate at ``inputs``: say so in the words of the expression
+    (``x / y is undefined at y = 0: division by zero``), pointing at the operator."""
+    op = _op_of(node)
+    xs = [value.data for value in inputs]
+    written = source.segment(node)
+    if isinstance(node, ast.BinOp):
+        symbol = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
+        column = source.operator(node, symbol.get(type(node.op), ""))
+    else:
+        column = source.start(node)
+    outside = op.inside is not None and not op.inside(*xs)
+    if not outside or op.name == "exp":  # exp's domain is where e^a fits in a float
+        where = _at(node, leaves, source, None)
+        reason = _overflow_reason(op, xs, _needs(node, 0, leaves, source))
+        return DomainError(
+            f"{written} overflows{where}: {reason}", text=source.original, column=column
+        )
+    # the operand whose value is out of the domain: the divisor, else the base or the argument
+    culprit = 1 if op.name == "truediv" else 0
+    where = _at(_operands(node)[culprit], leaves, source, xs[culprit])
+    needs = _needs(node, culprit, leaves, source)
+    verb, reason = _domain_reason(op, xs[culprit], written, needs) or ("is undefined", str(error))
+    return DomainError(f"{written} {verb}{where}: {reason}", text=source.original, column=column)
+
+
+def _at(
+    operand: ast.expr, leaves: Mapping[str, Value], source: _Source, value: float | None
+) -> str:
+    """`` at x = 1 (where x - 1 = 0)``: the inputs in ``operand`` with their values, and the
+    operand's own value when it is a sub-expression."""
+    shown = source.segment(operand)
+    named = sorted(
+        {n.id for n in ast.walk(operand) if isinstance(n, ast.Name) and n.id in leaves},
+        key=lambda name: min(
+            n.col_offset for n in ast.walk(operand) if isinstance(n, ast.Name) and n.id == name
+        ),
+    )
+    where = ", ".join(f"{name} = {_label(leaves[name].data)}" for name in named)
+    where = f" at {where}" if where else ""
+    simple = isinstance(operand, (ast.Name, ast.Constant)) or _number(operand) is not None
+    if value is not None and not simple:
+        where += f" (where {shown} = {_label(value)})"
+    return where
+
+
+def _needs(node: ast.expr, culprit: int, leaves: Mapping[str, Value], source: _Source) -> str:
+    """The culprit operand as a condition reads it: ``x``, ``(x - 1)``, or, for a number,
+    ``the divisor`` / ``the base`` / ``its argument``."""
+    operand = _operands(node)[culprit]
+    if not any(isinstance(n, ast.Name) and n.id in leaves for n in ast.walk(operand)):
+        if isinstance(node, ast.BinOp):
+            return "the divisor" if isinstance(node.op, ast.Div) else "the base"
+        return "its argument"
+    shown = source.segment(operand)
+    return shown if isinstance(operand, ast.Name) else f"({shown})"
+
+
+def _overflow_reason(op: Op, xs: list[float], needs: str) -> str:
+    """Why a gate's value (or its slope) is not a finite float."""
+    if op.name == "exp":
+        return (
+            f"e to the power {_label(xs[0])} is too large for a float (the largest is "
+            f"{_LARGEST}), so exp needs {needs} <= 709.78"
+        )
+    try:
+        value = float(op.on_floats(*xs))
+    except (OverflowError, ValueError, ZeroDivisionError):
+        value = math.inf
+    if math.isfinite(value):
+        return (
+            f"its value is {_label(value)}, but its slope there is too large for a float "
+            f"(the largest is {_LARGEST}); use values further from that point"
+        )
+    return f"the result is too large for a float (the largest is {_LARGEST}); use smaller values"
+
+
+def _domain_reason(op: Op, value: float, written: str, needs: str) -> tuple[str, str] | None:
+    """Why ``op`` is undefined where its culprit operand is ``value`` (or defined, but with an
+    infinite slope: ``sqrt`` at 0), and what it needs: ``(verb, reason)``. None for an op whose
+    domain is not known here."""
+    undefined = "is undefined"
+    if op.name in ("truediv", "reciprocal"):
+        return undefined, f"division by zero; {needs} must not be 0"
+    if op.name == "log":
+        why = (
+            "log(0) is minus infinity" if value == 0 else "the log of a negative number is not real"
+        )
+        return undefined, f"{why}; log needs {needs} > 0"
+    if op.name == "sqrt":
+        if value == 0:
+            return "has no gradient", (
+                f"sqrt(0) = 0, but the slope 1/(2*sqrt({needs})) is infinite there; sqrt needs "
+                f"{needs} > 0 to draw gradients"
+            )
+        return (
+            undefined,
+            f"the square root of a negative number is not real; sqrt needs {needs} > 0",
+        )
+    if op.name == "pow_value":
+        return undefined, (
+            "with an exponent that is an input, the base must be > 0: the gradient with respect "
+            f"to the exponent is {written} * log({needs}), and log needs {needs} > 0; for a "
+            "negative base use a number exponent, as in x ** 2"
+        )
+    if op.name == "pow":
+        n = float(op.symbol[2:])
+        power_of = written
+        if value == 0 and n < 0:
+            return (
+                undefined,
+                f"0 to a negative power divides by zero; {power_of} needs {needs} != 0",
+            )
+        if value == 0:
+            return "has no gradient", (
+                f"{power_of} = 0 there, but its slope {_label(n)} * {needs} ** {_label(n - 1)} "
+                f"is infinite; {power_of} needs {needs} > 0 to draw gradients"
+            )
+        bound = ">= 0" if n > 1 else "> 0"
+        return undefined, (
+            f"a fractional power of a negative number is not real; {power_of} needs {needs} {bound}"
+        )
+    return None
+
+
 # -- --set NAME=NUMBER ----------------------------------------------------------------------
 
 
 def parse_assignment(text: str) -> tuple[str, float]:
-    """``"x=-2"`` -> ``("x", -2.0)`` for ``--set``; raises ExpressionError otherwise.
+    """``"x=-2"`` -> ``("x", -2.0)`` for ``--set``; raises ExpressionError otherwise, with the
+    likely fix (``x:2`` -> ``x=2``, ``1,5`` -> ``1.5``, ``−2`` -> ``-2``).
 
     The name is normalised as Python normalises identifiers (NFKC), so it matches the name as
     :func:`parse` reads it from the expression.
@@ -435,13 +1043,45 @@ def parse_assignment(text: str) -> tuple[str, float]:
     name, sep, number = text.partition("=")
     name = unicodedata.normalize("NFKC", name.strip())
     if not sep:
-        raise ExpressionError(f"--set wants NAME=NUMBER, got {text!r}")
+        guess = re.fullmatch(r"\s*([^\W\d]\w*)\s*[:\s]\s*(\S+)\s*", text)
+        hint = f"--set {guess.group(1)}={guess.group(2)}" if guess else "--set x=2"
+        raise ExpressionError(f"--set wants NAME=NUMBER, got {text!r}; did you mean {hint}?")
     if not name.isidentifier() or keyword.iskeyword(name):
         raise ExpressionError(f"--set wants NAME=NUMBER, and {name!r} is not a name")
+    number = number.strip()
     try:
         value = float(number)
     except ValueError:
-        raise ExpressionError(f"--set {name}: {number.strip()!r} is not a number") from None
+        raise ExpressionError(
+            f"--set {name}: {number!r} is not a number{_number_hint(name, number)}"
+        ) from None
     if not math.isfinite(value):
-        raise ExpressionError(f"--set {name}: the value must be finite, got {number.strip()}")
+        raise ExpressionError(f"--set {name}: the value must be finite, got {number}")
     return name, value
+
+
+def _number_hint(name: str, number: str) -> str:
+    """What a --set value that is not a number was likely meant to be."""
+    fixed = "".join(_LOOKALIKES.get(c, ("", c))[1] for c in number)
+    if fixed != number and _is_number(fixed):
+        return f" ('{number[0]}' is not the - of the keyboard); did you mean --set {name}={fixed}?"
+    if re.fullmatch(r"-?\d{1,3}(,\d{3})+", number):
+        return f" (no thousands separator); did you mean --set {name}={number.replace(',', '')}?"
+    if re.fullmatch(r"-?\d+,\d+", number):
+        return f" (the decimal point is a .); did you mean --set {name}={number.replace(',', '.')}?"
+    if number.startswith("="):
+        return f"; did you mean --set {name}={number.lstrip('=')}?"
+    if not number:
+        return f"; give a value, as in --set {name}=2"
+    constants = {"pi": math.pi, "π": math.pi, "e": math.e, "tau": math.tau}
+    if number in constants:
+        return f"; write the digits: --set {name}={constants[number]!r}"
+    return "; give a plain number, as in 2, -0.5 or 1e-3"
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
