@@ -306,6 +306,12 @@ def _lookalike(source: _Source) -> ExpressionError | None:
                 f"you mean {_suggest(fixed, '(no quotes)')}?",
                 column,
             )
+        if instead.startswith("**"):
+            return source.error(
+                f"'{char}' (column {column}) is {what}; a power is written with **: did you "
+                f"mean {_suggest(fixed, instead)}?",
+                column,
+            )
         return source.error(
             f"'{char}' (column {column}) is {what}, not the {instead} of the keyboard; did you "
             f"mean {_suggest(fixed, instead)}?",
@@ -705,31 +711,30 @@ def _check_constant(node: ast.Constant, source: _Source) -> None:
 def _commas(node: ast.Tuple, source: _Source) -> ExpressionError:
     """A comma outside a call: a decimal comma (``1,5``), a thousands separator (``1,000``),
     or two expressions where one is drawn."""
-    text = source.segment(node)
-    column = source.find(",", node.elts[0].end_col_offset or 0) if node.elts else None
-    compact = text.replace(" ", "")
-    decimal = re.fullmatch(r"(-?\d+),(\d+)", compact)
-    if re.fullmatch(r"-?\d{1,3}(,\d{3})+", compact):
-        also = (
-            f" (or {decimal.group(1)}.{decimal.group(2)}, if it is a decimal point)"
-            if decimal
-            else ""
-        )
+    commas = [source.find(",", element.end_col_offset or 0) for element in node.elts[:-1]]
+    for column in commas:
+        at = column - 1 - source.lead
+        before = re.search(r"(\d+)$", source.text[:at])
+        after = re.match(r"\d+(?![\w.])", source.text[at + 1 :])
+        if not (before and after):
+            continue
+        if len(after.group()) == 3:  # 1,000: a thousands separator
+            fixed = re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", source.text)
+            why = "numbers are written without a thousands separator"
+            one = not re.search(r"\d,\d{3},\d", source.text)
+            also = f" (or {source.fixed(column, 1, '.')}, if it is a decimal point)" if one else ""
+        else:
+            fixed, why, also = source.fixed(column, 1, "."), "the decimal point is a .", ""
         return source.error(
-            f"tuples not allowed: a number is written without a thousands separator (the comma "
-            f"at column {column}); did you mean {compact.replace(',', '')}?{also}",
+            f"the comma at column {column} is inside a number: {why}; did you mean "
+            f"{_suggest(fixed, fixed.split()[0])}?{also if len(fixed) <= 60 else ''}",
             column,
         )
-    if decimal:
-        return source.error(
-            f"tuples not allowed: the decimal point is a . (the comma at column {column}); did "
-            f"you mean {decimal.group(1)}.{decimal.group(2)}?",
-            column,
-        )
+    first = commas[0] if commas else None
     return source.error(
-        f"tuples not allowed: {source.where(node)}; a comma (column {column}) only separates "
+        f"tuples not allowed: {source.where(node)}; a comma (column {first}) only separates "
         f"the arguments of a function such as max(x, y); draw one expression at a time",
-        column,
+        first,
     )
 
 
