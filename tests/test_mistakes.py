@@ -68,8 +68,8 @@ MISTAKES = [
     ),
     pytest.param(
         ["x ** 0.5", "--set", "x=0", *OUT],
-        "x ** 0.5 has no gradient at x = 0: x ** 0.5 = 0 there, but its slope 0.5 * x ** -0.5 "
-        "is infinite; x ** 0.5 needs x > 0 to draw gradients",
+        "x ** 0.5 has no finite slope at x = 0: x ** 0.5 = 0 there, but its slope 0.5 * x ** "
+        "-0.5 is infinite, and every gate of the graph keeps its slope; x ** 0.5 needs x > 0",
         3,
         id="sqrt-power-at-zero",
     ),
@@ -219,8 +219,8 @@ MISTAKES = [
     ),
     pytest.param(
         ["sqrt(x)", "--set", "x=0", *OUT],
-        "sqrt(x) has no gradient at x = 0: sqrt(0) = 0, but the slope 1/(2*sqrt(x)) is "
-        "infinite there; sqrt needs x > 0 to draw gradients",
+        "sqrt(x) has no finite slope at x = 0: sqrt(0) = 0, but its slope 1/(2*sqrt(x)) is "
+        "infinite there, and every gate of the graph keeps its slope; sqrt needs x > 0",
         1,
         id="sqrt-at-zero",
     ),
@@ -452,6 +452,33 @@ MISTAKES = [
         id="leading-blanks-caret",
     ),
     pytest.param(
+        ["e**x", "--set", "x=1", *OUT],
+        "no value for e: add --set e=NUMBER (for e to a power write exp(x))",
+        1,
+        id="e-for-exp",
+    ),
+    pytest.param(
+        ["x **", "--set", "x=1", *OUT],
+        "the ** at column 3 has nothing after it, before the end; add what it applies to, as "
+        "in x ** 1",
+        3,
+        id="power-without-exponent",
+    ),
+    pytest.param(
+        ["max(x y)", "--set", "x=1", "--set", "y=2", *OUT],
+        "'y' (column 7) follows 'x' with nothing between them; max takes its arguments "
+        "separated by commas: did you mean max(x, y)?",
+        7,
+        id="missing-comma",
+    ),
+    pytest.param(
+        ["2.5.3 * x", "--set", "x=1", *OUT],
+        "a number has a second decimal point at column 4; a number has one point at most, as in "
+        "2.5",
+        4,
+        id="two-decimal-points",
+    ),
+    pytest.param(
         ["'x'", *OUT], "only numbers are allowed as literals, not ''x'' (column 1)", 1, id="string"
     ),
     pytest.param(
@@ -486,6 +513,13 @@ USAGE = [
         "unrecognized arguments: --sett x=1; did you mean --set? (see python -m viz --help)",
         None,
         id="option-typo",
+    ),
+    pytest.param(
+        ["x", "--set", "x", "=", "2", *OUT],
+        "unrecognized arguments: = 2; write --set with no blanks around the =, as in --set x=2 "
+        "(see python -m viz --help)",
+        None,
+        id="set-with-blanks",
     ),
     pytest.param(
         ["x", "--precision", "two", *OUT],

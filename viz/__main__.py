@@ -176,6 +176,9 @@ def _meant(parser: argparse.ArgumentParser, unknown: list[str]) -> str:
     first = unknown[0]
     option, _, rest = first.partition("=")
     known = [o for action in parser._actions for o in action.option_strings if o.startswith("--")]
+    if first.startswith("="):  # --set x = 2: the shell splits at the blanks
+        value = first[1:] or (unknown[1] if len(unknown) > 1 else "2")
+        return f"; write --set with no blanks around the =, as in --set x={value}"
     if option in _SET_ALIASES:
         value = rest or (unknown[1] if len(unknown) > 1 else "NAME=NUMBER")
         return f"; did you mean --set {value}?"

@@ -520,17 +520,39 @@ def _operators(source: _Source, tokens: list[Token]) -> ExpressionError | None:
 
 
 def _juxtaposed(source: _Source, tokens: list[Token]) -> ExpressionError | None:
-    """Two operands side by side: ``2x``, ``x y``, ``(x+1)x``, ``sin x``. Multiplication
-    must be written."""
+    """Two operands side by side: ``2x``, ``x y``, ``(x+1)x``, ``sin x``: multiplication must be
+    written; ``max(x y)``: a missing comma; ``2.5.3``: a second decimal point."""
+    calls: list[str] = []  # for each open bracket, the function it calls ("" if none)
+    previous = ""
     for (kind, token, _), (next_kind, next_token, column) in itertools.pairwise(tokens):
+        if next_kind == "open":
+            calls.append(token if kind == "name" else "")
+        elif next_kind == "close" and calls:
+            calls.pop()
         if kind not in ("number", "name", "close") or next_kind not in ("number", "name"):
+            previous = token
             continue
+        if kind == "number" and next_token.startswith(".") and "." in token:
+            return source.error(
+                f"a number has a second decimal point at column {column}; a number has one "
+                "point at most, as in 2.5",
+                column,
+            )
         if kind == "name" and token in FUNCTIONS:
             fixed = source.fixed(column, len(next_token), f"({next_token})")
             fixed = re.sub(rf"\b{token}\s+\(", f"{token}(", fixed, count=1)
             return source.error(
                 f"a function needs brackets around its argument (column {column}); did you "
                 f"mean {_suggest(fixed, f'{token}({next_token})')}?",
+                column,
+            )
+        inside = calls[-1] if calls else ""
+        if FUNCTIONS.get(inside, (1,))[0] > 1 and previous == "(":
+            fixed = source.fixed(column, 0, ", ").replace(" , ", ", ")
+            return source.error(
+                f"'{next_token}' (column {column}) follows '{token}' with nothing between them; "
+                f"{inside} takes its arguments separated by commas: did you mean "
+                f"{_suggest(fixed, f'{token}, {next_token}')}?",
                 column,
             )
         fixed = source.fixed(column, 0, "*")
@@ -768,6 +790,8 @@ def build(text: str, values: Mapping[str, float]) -> Value:
     missing = [name for name in used if name not in values]
     if missing:
         hint = " ".join(f"--set {name}=NUMBER" for name in missing)
+        known = {"e": "for e to a power write exp(x)", "pi": f"pi is --set pi={math.pi!r}"}
+        hint += "".join(f" ({known[name]})" for name in missing if name in known)
         first = min(
             (
                 node.col_offset
@@ -1001,9 +1025,9 @@ def _domain_reason(op: Op, value: float, written: str, needs: str) -> tuple[str,
         return undefined, f"{why}; log needs {needs} > 0"
     if op.name == "sqrt":
         if value == 0:
-            return "has no gradient", (
-                f"sqrt(0) = 0, but the slope 1/(2*sqrt({needs})) is infinite there; sqrt needs "
-                f"{needs} > 0 to draw gradients"
+            return "has no finite slope", (
+                f"sqrt(0) = 0, but its slope 1/(2*sqrt({needs})) is infinite there, and every "
+                f"gate of the graph keeps its slope; sqrt needs {needs} > 0"
             )
         return (
             undefined,
@@ -1024,9 +1048,10 @@ def _domain_reason(op: Op, value: float, written: str, needs: str) -> tuple[str,
                 f"0 to a negative power divides by zero; {power_of} needs {needs} != 0",
             )
         if value == 0:
-            return "has no gradient", (
+            return "has no finite slope", (
                 f"{power_of} = 0 there, but its slope {_label(n)} * {needs} ** {_label(n - 1)} "
-                f"is infinite; {power_of} needs {needs} > 0 to draw gradients"
+                f"is infinite, and every gate of the graph keeps its slope; {power_of} needs "
+                f"{needs} > 0"
             )
         bound = ">= 0" if n > 1 else "> 0"
         return undefined, (
