@@ -34,4 +34,4 @@ def renderer(request: pytest.FixtureRequest) -> str:
         pytest.skip("system Graphviz 'dot' not installed; CI installs it with apt-get")
     if request.param == "bundled" and render_module.bundled_program() is None:
         pytest.skip("the bundled renderer graphviz-pure is not installed")
-    return request.param
+    return str(request.param)

@@ -56,7 +56,7 @@ def against_torch(ours: Fn, theirs: Fn, inputs: Sequence[Array]) -> Tensor:
     """Run ``ours`` on Tensors and ``theirs`` on torch tensors; compare the value and, for one
     random upstream gradient, every input's gradient. Returns our output."""
     leaves = [Tensor(x) for x in inputs]
-    out = ours(*leaves)
+    out: Tensor = ours(*leaves)
     torch_leaves = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in inputs]
     torch_out = theirs(*torch_leaves)
     assert out.shape == tuple(torch_out.shape)
@@ -306,7 +306,8 @@ def test_stack_matches_torch_stack(axis: int) -> None:
 
 def test_stack_takes_constants_and_one_tensor() -> None:
     x = Tensor(V3)
-    out = stack([x, np.zeros(3), [1.0, 2.0, 3.0]])
+    # stack's signature says Tensors; constants beside them are accepted, as here
+    out = stack([x, np.zeros(3), [1.0, 2.0, 3.0]])  # type: ignore[list-item]
     assert out.shape == (3, 3)
     assert stack([x]).shape == (1, 3)
 
@@ -452,17 +453,17 @@ def test_hessians_of_the_new_tensor_ops_match_torch(ours: Fn, theirs: Fn, x: Arr
         (lambda: Tensor(np.ones((1, 3))).squeeze(2), ValueError, "axis 2 is out of range"),
         (lambda: Tensor(np.ones((1, 3))).squeeze((0, 0)), ValueError, "repeats an axis"),
         (lambda: Tensor(np.ones((2, 3))).unsqueeze(3), ValueError, "from -3 to 2.*got 3"),
-        (lambda: Tensor(np.ones((2, 3))).unsqueeze(1.0), ValueError, "must be an int"),
+        (lambda: Tensor(np.ones((2, 3))).unsqueeze(1.0), ValueError, "must be an int"),  # type: ignore[arg-type]
         (lambda: Tensor([1.0]).clip(1.0, 0.0), ValueError, "low <= high, got low=1 > high=0"),
         (lambda: Tensor([1.0]).clip(), TypeError, "a low bound, a high bound or both"),
-        (lambda: Tensor([1.0]).clip(Tensor(0.0), 1.0), TypeError, "low must be a number"),
+        (lambda: Tensor([1.0]).clip(Tensor(0.0), 1.0), TypeError, "low must be a number"),  # type: ignore[arg-type]
         (lambda: Tensor([1.0]).clip(math.nan, 1.0), ValueError, "low is nan"),
         (
             lambda: where(np.ones((2, 3), bool), Tensor(np.ones((2, 2))), 0.0),
             ValueError,
             r"condition's shape \(2, 3\), a's \(2, 2\) and b's \(\) do not broadcast",
         ),
-        (lambda: where(Tensor([1.0]), Tensor([1.0]), 2.0), TypeError, "not a Tensor"),
+        (lambda: where(Tensor([1.0]), Tensor([1.0]), 2.0), TypeError, "not a Tensor"),  # type: ignore[arg-type]
         (lambda: where(np.array([1.0]), Tensor([1.0]), 2.0), TypeError, "must be booleans"),
         (lambda: where(np.array([True]), 1.0, 2.0), TypeError, "needs a Tensor as a or b"),
         (
@@ -474,7 +475,7 @@ def test_hessians_of_the_new_tensor_ops_match_torch(ours: Fn, theirs: Fn, x: Arr
         (lambda: Tensor([1.0]).var(ddof=1), ValueError, "ddof=1 of 1 element.*n - ddof = 0"),
         (lambda: Tensor(np.ones((0, 2))).std(), ValueError, "of 0 element"),
         (lambda: Tensor([1.0, 2.0]).var(ddof=-1), ValueError, "ddof must be 0 or more"),
-        (lambda: Tensor([1.0, 2.0]).std(ddof=0.5), TypeError, "ddof must be an int"),
+        (lambda: Tensor([1.0, 2.0]).std(ddof=0.5), TypeError, "ddof must be an int"),  # type: ignore[arg-type]
         (lambda: Tensor([1.0, 2.0]).var(axis=1), ValueError, "axis 1 is out of range"),
         (lambda: stack([]), ValueError, "at least one tensor"),
         (

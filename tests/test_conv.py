@@ -157,20 +157,21 @@ def test_the_layers_agree_with_torch_layers() -> None:
     torch = _torch()
     rng = np.random.default_rng(1)
     x = rng.normal(size=(4, 2, 9, 9))
-    ours = nn.Sequential(Conv2d(2, 3, 3, stride=2, padding=1, seed=0), MaxPool2d(2), Flatten())
+    first = Conv2d(2, 3, 3, stride=2, padding=1, seed=0)
+    ours = nn.Sequential(first, MaxPool2d(2), Flatten())
     conv = torch.nn.Conv2d(2, 3, 3, stride=2, padding=1, dtype=torch.float64)
     with torch.no_grad():
-        conv.weight.copy_(torch.from_numpy(ours[0].W.data))
+        conv.weight.copy_(torch.from_numpy(first.W.data))
         conv.bias.copy_(torch.tensor([0.1, -0.2, 0.3], dtype=torch.float64))
-    ours[0].b.data = np.array([0.1, -0.2, 0.3])
+    first.b.data = np.array([0.1, -0.2, 0.3])
     theirs = torch.nn.Sequential(conv, torch.nn.MaxPool2d(2), torch.nn.Flatten())
     out, expected = ours(x), theirs(torch.from_numpy(x))
     assert out.shape == tuple(expected.shape) == (4, 3 * 2 * 2)
     np.testing.assert_allclose(out.data, expected.detach().numpy(), rtol=1e-12)
     out.sum().backward()
     expected.sum().backward()
-    np.testing.assert_allclose(ours[0].W.grad, conv.weight.grad.numpy(), rtol=1e-12)
-    np.testing.assert_allclose(ours[0].b.grad, conv.bias.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(first.W.grad, conv.weight.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(first.b.grad, conv.bias.grad.numpy(), rtol=1e-12)
 
 
 def test_conv2d_draws_he_weights_with_pytorchs_fans() -> None:

@@ -180,7 +180,12 @@ def test_a_png_over_100_megapixels_is_refused_before_rendering(
     width, height = render_module.svg_size_points(diagram.svg())
     assert width / 72 * 1200 * height / 72 * 1200 > 100e6  # the premise
     rendered: list[str] = []
-    monkeypatch.setattr(render_module, "_run_graphviz", lambda *args: rendered.append("png") or b"")
+
+    def run_graphviz(*args: object) -> bytes:
+        rendered.append("png")
+        return b""
+
+    monkeypatch.setattr(render_module, "_run_graphviz", run_graphviz)
     with pytest.raises(ValueError, match=r"megapixels\), over the 100 megapixel limit") as caught:
         diagram.save(tmp_path / "fig.png", dpi=1200)
     assert rendered == []  # refused from the SVG's size, without rendering

@@ -15,6 +15,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from dot_reading import edge_labels
@@ -182,7 +183,7 @@ def measure(source: str, svg: bytes) -> Drawing:
     return Drawing(lines, values, gradients, paths, texts)
 
 
-DRAWINGS = [
+DRAWINGS: list[tuple[str, dict[str, Any]]] = [
     ("forward", {"grads": False}),
     ("gradients", {}),
     ("chain", {"chain": True}),

@@ -36,7 +36,7 @@ from nn import (
 from nn.train import History, TrainingDiverged, evaluate, fit
 
 BCE = "binary_cross_entropy_with_logits"
-TIGHT = {"rtol": 1e-9, "atol": 1e-12}
+TIGHT: dict[str, Any] = {"rtol": 1e-9, "atol": 1e-12}
 
 
 def digits_split(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -179,7 +179,8 @@ class TensorRecorder:
     def __call__(self, outputs: Tensor, targets: np.ndarray) -> Tensor:
         if is_grad_enabled():
             self.batches.append(targets.ravel().tolist())
-        return losses.mean_squared_error(outputs, targets.reshape(outputs.shape))
+        loss: Tensor = losses.mean_squared_error(outputs, targets.reshape(outputs.shape))
+        return loss
 
 
 def test_both_paths_visit_the_same_batches_in_the_same_order() -> None:
@@ -295,6 +296,7 @@ def test_regularisation_moves_the_weight_matrices_only(kind: str) -> None:
     model[3].W.data = -model[3].W.data  # type: ignore[attr-defined]
     before = {name: p.data.copy() for name, p in model.named_parameters()}
     strength = 0.5 if kind == "l2" else 0.25
+    penalty: dict[str, Any] = {kind: strength}
     history = fit(
         model,
         np.array([[1.0, 2.0], [3.0, -1.0]]),
@@ -302,7 +304,7 @@ def test_regularisation_moves_the_weight_matrices_only(kind: str) -> None:
         loss=zero_loss,
         optimizer=SGD(model.parameters(), lr=0.1),
         progress=False,
-        **{kind: strength},
+        **penalty,
     )
     for name, p in model.named_parameters():
         if not name.endswith(".W"):  # biases, γ and β stay

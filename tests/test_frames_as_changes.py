@@ -183,15 +183,16 @@ def test_one_picture_for_all_frames(monkeypatch: pytest.MonkeyPatch) -> None:
     from viz import diagram as diagram_module
     from viz import layout as layout_module
 
-    def counting(original: Any) -> Any:
+    def counting(original: Callable[..., bytes]) -> Callable[..., bytes]:
         def run(source: str, fmt: str, *args: Any, **kwargs: Any) -> bytes:
             calls.append(fmt)
             return original(source, fmt, *args, **kwargs)
 
         return run
 
-    monkeypatch.setattr(stepper_module, "render", counting(stepper_module.render))
-    monkeypatch.setattr(layout_module, "render", counting(layout_module.render))
+    # each module's own name for viz.render.render (imported, so not re-exported)
+    monkeypatch.setattr(stepper_module, "render", counting(vars(stepper_module)["render"]))
+    monkeypatch.setattr(layout_module, "render", counting(vars(layout_module)["render"]))
     assert diagram_module  # pinned_layout lays out through viz.layout
     steps = viz.step(lectures.small_mlp())
     svgs = [frame.svg() for frame in steps]

@@ -129,7 +129,8 @@ def test_gradcheck_tolerances_can_be_widened() -> None:
 
 
 def _bad_f(x: Value, y: Value) -> Value:
-    return apply(BAD_SQUARE, x) * y + y
+    out: Value = apply(BAD_SQUARE, x) * y + y
+    return out
 
 
 def test_gradcheck_raises_on_wrong_local_derivative() -> None:
@@ -175,7 +176,8 @@ def test_gradcheck_raises_on_wrong_local_derivative() -> None:
 def test_gradcheck_error_blames_first_wrong_gate_in_forward_order() -> None:
     def f(x: Value) -> Value:
         good = (x * 2.0).tanh()
-        return apply(BAD_SQUARE, good).exp() + apply(BAD_SQUARE, x)
+        out: Value = apply(BAD_SQUARE, good).exp() + apply(BAD_SQUARE, x)
+        return out
 
     with pytest.raises(GradcheckError) as info:
         gradcheck(f, [0.4])

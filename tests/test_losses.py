@@ -214,12 +214,12 @@ def test_softmax_cross_entropy_class_out_of_range(bad: int) -> None:
 @pytest.mark.parametrize("bad", [1.0, True, "1", None])
 def test_softmax_cross_entropy_class_must_be_an_int(bad: object) -> None:
     with pytest.raises(TypeError, match="int class index"):
-        softmax_cross_entropy(LECTURE_LOGITS, bad)  # type: ignore[arg-type]
+        softmax_cross_entropy(LECTURE_LOGITS, bad)
 
 
 def test_softmax_cross_entropy_needs_a_list() -> None:
     with pytest.raises(TypeError, match="list of logits"):
-        softmax_cross_entropy(Value(1.0), 0)  # type: ignore[arg-type]
+        softmax_cross_entropy(Value(1.0), 0)
     with pytest.raises(ValueError, match="at least one logit"):
         softmax_cross_entropy([], 0)
 
@@ -304,10 +304,12 @@ def test_l1_slope_at_zero_is_zero() -> None:
 @given(st.lists(off_kink, min_size=1, max_size=4))
 def test_penalties_gradcheck(ws: list[float]) -> None:
     def l2(*values: Value) -> Value:
-        return l2_penalty([(f"w{i}", v) for i, v in enumerate(values)])
+        out: Value = l2_penalty([(f"w{i}", v) for i, v in enumerate(values)])
+        return out
 
     def l1(*values: Value) -> Value:
-        return l1_penalty([(f"w{i}", v) for i, v in enumerate(values)])
+        out: Value = l1_penalty([(f"w{i}", v) for i, v in enumerate(values)])
+        return out
 
     assert gradcheck(l2, ws)
     assert gradcheck(l1, ws)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import io
 import math
+import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -241,7 +243,7 @@ def test_seconds_per_frame_must_be_positive_and_finite(
 @pytest.mark.parametrize("suffix", ["gif", "mp4"])
 def test_seconds_per_frame_must_be_a_number(suffix: str, tmp_path: Path) -> None:
     with pytest.raises(TypeError, match="number of seconds"):
-        SAVERS[suffix]([solid_png(8, 8, RED)], tmp_path / f"x.{suffix}", "1")  # type: ignore[operator]
+        SAVERS[suffix]([solid_png(8, 8, RED)], tmp_path / f"x.{suffix}", "1")  # type: ignore[arg-type]
 
 
 def test_too_short_for_a_gif_or_a_video_frame(tmp_path: Path) -> None:
@@ -301,7 +303,7 @@ def test_unwritable_places_are_refused_before_any_work(
     with pytest.raises(NotADirectoryError, match="is a file, not a folder"):
         save([png], tmp_path / "notes.txt" / f"x.{suffix}")
     # read-only (faked: the tests may run as root, who can write anywhere)
-    monkeypatch.setattr(movie.os, "access", lambda *args, **kwargs: False)
+    monkeypatch.setattr(os, "access", lambda *args, **kwargs: False)  # the os viz.movie uses
     with pytest.raises(PermissionError, match=r"read-only.*Choose a folder"):
         save([png], tmp_path / f"x.{suffix}")
     assert files_in(tmp_path) == ["folder.gif", "folder.mp4", "notes.txt"]
@@ -311,15 +313,13 @@ def test_unwritable_places_are_refused_before_any_work(
 def test_a_failed_write_says_what_to_do_and_leaves_the_old_file(
     suffix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import nn.files
-
     target = tmp_path / f"x.{suffix}"
     target.write_bytes(b"old")
 
     def mkstemp(*args: Any, **kwargs: Any) -> tuple[int, str]:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(nn.files.tempfile, "mkstemp", mkstemp)
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)  # the tempfile nn.files uses
     with pytest.raises(PermissionError, match=r"cannot save.*Permission denied.*[Cc]hoose"):
         SAVERS[suffix]([solid_png(8, 8, RED)], target)
     assert target.read_bytes() == b"old"

@@ -12,7 +12,7 @@ import statistics
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pytest
@@ -29,7 +29,7 @@ YS = [1.0, -1.0, 0.5, 1.0]
 
 
 def values_of(model: Module) -> list[float]:
-    return [p.data for p in model.parameters()]
+    return [float(p.data) for p in model.parameters()]
 
 
 def squared_error(model: MLP, xs: Sequence[Sequence[float]], ys: Sequence[float]) -> Value:
@@ -314,7 +314,7 @@ def test_inputs_may_be_values_numbers_or_numpy() -> None:
     model = MLP(2, [3, 1], seed=0)
     a = model([0.5, -1])
     b = model([Value(0.5), Value(-1.0)])
-    c = model(np.array([0.5, -1.0]))
+    c = model(np.array([0.5, -1.0]))  # type: ignore[arg-type]  # the signature omits arrays
     assert isinstance(a, Value) and isinstance(b, Value) and isinstance(c, Value)
     assert a.data == b.data == c.data
 
@@ -655,7 +655,7 @@ def loss_of_parameters(model: MLP) -> Callable[..., Value]:
     ``gradcheck`` calls ``f`` with fresh leaf Values, so ``f`` swaps them into the model,
     runs the model's own forward pass (``Neuron.__call__``) and puts the originals back.
     """
-    original = model.parameters()
+    original = cast(list[Value], model.parameters())  # an MLP's parameters are Values
 
     def f(*params: Value) -> Value:
         _bind(model, params)

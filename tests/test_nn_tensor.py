@@ -40,8 +40,7 @@ def test_value_mlp_and_tensor_mlp_agree_on_weights_loss_and_gradients(activation
     y = [2, 0, 1]
 
     scalar_loss = losses.mean(
-        losses.softmax_cross_entropy(scalar(list(row)), int(t))  # type: ignore[arg-type]
-        for row, t in zip(x, y, strict=True)
+        losses.softmax_cross_entropy(scalar(list(row)), int(t)) for row, t in zip(x, y, strict=True)
     )
     scalar_loss.backward()
     vector_loss = vector(Tensor(x, requires_grad=False)).cross_entropy(y)
@@ -197,14 +196,14 @@ def test_training_a_tensor_model_changes_only_data_and_keeps_shapes() -> None:
     opt = Adam(model.parameters(), lr=0.01)
     x = Tensor(np.random.default_rng(0).standard_normal((16, 4)), requires_grad=False)
     y = np.arange(16) % 3
-    first = None
+    first: float | None = None
     for _ in range(50):
         loss = model(x).cross_entropy(y)
         first = loss.item() if first is None else first
         opt.zero_grad()
         loss.backward()
         opt.step()
-    assert loss.item() < 0.5 * first
+    assert first is not None and loss.item() < 0.5 * first
     for p in model.parameters():
         assert isinstance(p, Tensor)
         assert p.grad.shape == p.data.shape
@@ -215,8 +214,9 @@ def test_a_non_finite_array_gradient_changes_nothing_and_names_the_parameter() -
     model = Sequential(Linear(2, 3, seed=0), ReLU(), Linear(3, 1, seed=1))
     params = model.parameters()
     opt = Adam(params, lr=0.1)
-    before = [p.data.copy() for p in params]
+    before = [np.copy(p.data) for p in params]
     for p in params:
+        assert isinstance(p, Tensor)
         p.grad = np.zeros(p.shape)
     params[2].grad = np.array([[0.0, np.nan, 0.0]])
     with pytest.raises(NonFiniteError, match=r"params\[2\] \('layer2.W'\) has gradient"):

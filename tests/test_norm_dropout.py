@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -16,14 +17,14 @@ torch = pytest.importorskip(
     "torch", reason="the cross-checks compare with PyTorch (pip install torch==2.13.0, a CPU build)"
 )
 
-TIGHT = {"rtol": 1e-10, "atol": 1e-12}
+TIGHT: dict[str, Any] = {"rtol": 1e-10, "atol": 1e-12}
 
 
 def batch(seed: int, n: int = 6, features: int = 4) -> np.ndarray:
     return np.random.default_rng(seed).normal(2.0, 3.0, size=(n, features))
 
 
-def pair(features: int = 4, momentum: float = 0.1) -> tuple[BatchNorm1d, object]:
+def pair(features: int = 4, momentum: float = 0.1) -> tuple[BatchNorm1d, Any]:
     """Our layer and PyTorch's, in float64, with the same (non-trivial) γ and β."""
     ours = BatchNorm1d(features, momentum=momentum)
     theirs = torch.nn.BatchNorm1d(features, momentum=momentum).double()

@@ -103,12 +103,12 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "language": "python",
     }
     (folder / "tiny.ipynb").write_text(nbformat.writes(notebook), encoding="utf-8")
-    ExecutePreprocessor(timeout=60, kernel_name="python3").preprocess(
+    ExecutePreprocessor(timeout=60, kernel_name="python3").preprocess(  # type: ignore[no-untyped-call]
         notebook, {"metadata": {"path": str(REPO)}}
     )
     errors = [o for o in notebook.cells[0].outputs if o.get("output_type") == "error"]
     assert errors == [], errors
-    body, _ = HTMLExporter().from_notebook_node(notebook)
+    body, _ = HTMLExporter().from_notebook_node(notebook)  # type: ignore[no-untyped-call]
     page = folder / "tiny.html"
     page.write_text(body, encoding="utf-8")
     return page

@@ -228,7 +228,7 @@ def test_a_lone_surrogate_in_a_label_saves(tmp_path: Path) -> None:
 
 def test_each_player_gets_its_own_id(copy: viz.Stepper) -> None:
     other = viz.step(lectures.xyz())
-    ids = [Page(s.html()).find("div", "bpl-player")[0]["id"] for s in (copy, copy, other)]
+    ids = [str(Page(s.html()).find("div", "bpl-player")[0]["id"]) for s in (copy, copy, other)]
     assert len(set(ids)) == 3
     # the ids also differ by content, so a notebook's old outputs (whose counter also started
     # at 0 in an earlier kernel) cannot capture a new player's controls

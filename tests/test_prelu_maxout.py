@@ -19,7 +19,7 @@ from nn.datasets import moons
 from nn.optim import Adam
 from nn.tensor_layers import Linear, Maxout, PReLU, Sequential
 
-TIGHT = {"rtol": 1e-12, "atol": 1e-14}
+TIGHT: dict[str, Any] = {"rtol": 1e-12, "atol": 1e-14}
 
 
 def torch_or_skip() -> Any:

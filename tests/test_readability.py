@@ -19,6 +19,7 @@ import inspect
 import io
 import tokenize
 from pathlib import Path
+from typing import Any
 
 import autograd
 from autograd import Value, engine, ops
@@ -93,7 +94,7 @@ def test_x_plus_y_is_followed_to_its_gradient_in_two_files() -> None:
     x, y = Value(2.0), Value(3.0)
     f = x + y
     assert f.gate is ops.ADD
-    on_the_path = [
+    on_the_path: list[Any] = [
         Value.__add__,  # the gate (a fast path of apply, engine.py)
         engine.apply,
         ops.ADD.forward,

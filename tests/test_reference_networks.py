@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import pytest
 
@@ -32,7 +32,7 @@ def set_layer(layer: Layer, weights: Sequence[Sequence[float]], biases: Sequence
 def pre_activation(out: Value) -> float:
     """z of a sigmoid unit: the input of its sigmoid gate."""
     assert out.op == "sigmoid"
-    return out.parents[0].data
+    return float(out.parents[0].data)
 
 
 # -- a layer in matrix form: sigma(W x + b) ----------------------------------------------------
@@ -131,7 +131,7 @@ def test_the_slides_arithmetic_slip_is_not_reproduced() -> None:
 BITS = list(itertools.product([0.0, 1.0], repeat=2))
 
 #: name -> (theta0 (the bias), [theta1, theta2, ...], truth function)
-GATES = {
+GATES: dict[str, tuple[float, list[float], Callable[[float, float], object]]] = {
     "AND": (-30.0, [20.0, 20.0], lambda a, b: a and b),
     "OR": (-10.0, [20.0, 20.0], lambda a, b: a or b),
     "NOR": (10.0, [-20.0, -20.0], lambda a, b: not a and not b),  # (NOT x1) AND (NOT x2)

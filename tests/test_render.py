@@ -7,6 +7,7 @@ import os
 import shutil
 import stat
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -37,7 +38,7 @@ def renderer(request: pytest.FixtureRequest) -> str:
         pytest.skip(NO_BUNDLED)
     if request.param == "system" and shutil.which("dot") is None:
         pytest.skip(NO_DOT)
-    return request.param
+    return str(request.param)
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +62,7 @@ class Spy:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.calls: list[str] = []
-        real = render_module._run_graphviz
+        real: Callable[[str, str, str], bytes] = render_module._run_graphviz
 
         def run(program: str, source: str, fmt: str) -> bytes:
             self.calls.append("system" if program == render_module.system_dot() else "bundled")
@@ -298,7 +299,7 @@ def test_write_interrupted_midway_removes_the_temporary_file(
     real_fdopen = os.fdopen
 
     def fdopen(fd: int, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
-        handle = real_fdopen(fd, *args, **kwargs)  # type: ignore[arg-type]
+        handle = real_fdopen(fd, *args, **kwargs)  # type: ignore[call-overload]
 
         class Half:
             def __enter__(self):  # type: ignore[no-untyped-def]

@@ -135,17 +135,17 @@ def test_a_schedule_drives_fit_per_epoch() -> None:
     [
         (lambda o: StepDecay(o, every=0, factor=0.5), ValueError, "every must be an integer > 0"),
         (lambda o: StepDecay(o, every=-2, factor=0.5), ValueError, "every must be an integer > 0"),
-        (lambda o: StepDecay(o, every=2.0, factor=0.5), TypeError, "every must be an integer"),
+        (lambda o: StepDecay(o, every=2.0, factor=0.5), TypeError, "every must be an integer"),  # type: ignore[arg-type]
         (lambda o: StepDecay(o, every=True, factor=0.5), TypeError, "every must be an integer"),
         (lambda o: StepDecay(o, every=2, factor=0.0), ValueError, r"factor must be in \(0, 1\]"),
         (lambda o: StepDecay(o, every=2, factor=1.5), ValueError, r"factor must be in \(0, 1\]"),
         (lambda o: StepDecay(o, every=2, factor=-0.5), ValueError, r"factor must be in \(0, 1\]"),
         (lambda o: StepDecay(o, every=2, factor=math.nan), ValueError, "finite number"),
-        (lambda o: StepDecay(o, every=2, factor="0.5"), TypeError, "factor must be a number"),
-        (lambda o: StepDecay(0.1, every=2, factor=0.5), TypeError, "must be an Optimizer"),
+        (lambda o: StepDecay(o, every=2, factor="0.5"), TypeError, "factor must be a number"),  # type: ignore[arg-type]
+        (lambda o: StepDecay(0.1, every=2, factor=0.5), TypeError, "must be an Optimizer"),  # type: ignore[arg-type]
         (lambda o: InverseSqrtDecay(o, decay=-1.0), ValueError, "decay must be >= 0"),
         (lambda o: InverseSqrtDecay(o).lr_at(-1), ValueError, "t must be an integer >= 0"),
-        (lambda o: StepDecay(o, every=2, factor=0.5).lr_at(1.5), ValueError, "t must be"),
+        (lambda o: StepDecay(o, every=2, factor=0.5).lr_at(1.5), ValueError, "t must be"),  # type: ignore[arg-type]
     ],
 )
 def test_schedule_validation(

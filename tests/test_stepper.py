@@ -15,6 +15,7 @@ import shutil
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from dot_reading import edges_of
@@ -432,7 +433,7 @@ def renderer(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) ->
     return str(request.param)
 
 
-def svg_geometry(svg: str) -> dict[str, object]:
+def svg_geometry(svg: str) -> dict[str, Any]:
     """What must not move: the canvas, each node's shape and text lines, each edge's spline.
 
     A text line is (y, x, content): Graphviz anchors HTML-label text at its left end, so a line
@@ -440,7 +441,7 @@ def svg_geometry(svg: str) -> dict[str, object]:
     lines with the same content must be at exactly the same place.
     """
     root = ET.fromstring(svg)
-    geometry: dict[str, object] = {
+    geometry: dict[str, Any] = {
         "canvas": (root.get("width"), root.get("height"), root.get("viewBox"))
     }
     for group in root.iter(f"{SVG}g"):
@@ -459,7 +460,7 @@ def svg_geometry(svg: str) -> dict[str, object]:
     return geometry
 
 
-def assert_same_place(geometries: list[dict[str, object]]) -> None:
+def assert_same_place(geometries: list[dict[str, Any]]) -> None:
     first = geometries[0]
     for k, geometry in enumerate(geometries):
         assert geometry.keys() == first.keys()
@@ -467,8 +468,8 @@ def assert_same_place(geometries: list[dict[str, object]]) -> None:
         for name in first:
             if name == "canvas":
                 continue
-            shapes, texts = geometry[name]  # type: ignore[misc]
-            shapes0, texts0 = first[name]  # type: ignore[misc]
+            shapes, texts = geometry[name]
+            shapes0, texts0 = first[name]
             assert shapes == shapes0, (k, name)
             assert [y for y, _, _ in texts] == [y for y, _, _ in texts0], (k, name)
             for (_, x, text), (_, x0, text0) in zip(texts, texts0, strict=True):
@@ -487,7 +488,7 @@ def test_rendered_frames_do_not_move(renderer: str, build: Build) -> None:
     assert gates
     for gate in gates:
         x, y = map(float, layout[gate]["pos"].strip('"').split(","))
-        (ellipse,), _ = geometries[0][f"node {gate}"]  # type: ignore[misc]
+        (ellipse,), _ = geometries[0][f"node {gate}"]
         assert abs(float(ellipse[1]) - x) < 0.5 and abs(float(ellipse[2]) + y) < 0.5, gate
 
 

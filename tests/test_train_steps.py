@@ -18,12 +18,19 @@ def model() -> nn.MLP:
     return nn.MLP(2, [3, 1], seed=0)
 
 
+def one(output: Value | list[Value]) -> Value:
+    """The model's one output neuron (an MLP returns a list only for several)."""
+    assert isinstance(output, Value)
+    return output
+
+
 def plain_training(steps: int, make_optimizer: type[nn.optim.Optimizer], **kw: float) -> nn.MLP:
     """The same training without the player: what the model's parameters must end as."""
     m = model()
     opt = make_optimizer(m.parameters(), **kw)
     for _ in range(steps):
-        loss = nn.losses.mean(nn.losses.squared_error(m(x), t) for x, t in zip(X, Y, strict=True))
+        errors = (nn.losses.squared_error(one(m(x)), t) for x, t in zip(X, Y, strict=True))
+        loss = nn.losses.mean(errors)
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -182,8 +182,8 @@ def test_the_trace_holds_the_engines_arrays() -> None:
     W, x = by_label["W"].value, by_label["x"].value
     assert isinstance(W, Tensor) and isinstance(x, Tensor)
     assert by_label["W"].grad is W.grad and by_label["x"].grad is x.grad
-    np.testing.assert_allclose(W.grad, [[0.088, 0.176], [0.104, 0.208]])
-    np.testing.assert_allclose(x.grad, [-0.112, 0.636])
+    np.testing.assert_allclose(np.asarray(W.grad), [[0.088, 0.176], [0.104, 0.208]])
+    np.testing.assert_allclose(np.asarray(x.grad), [-0.112, 0.636])
     assert by_label["W"].shape == (2, 2) and by_label["W"].dtype == "float64"
     assert by_label["q"].shape == (2,)
 
