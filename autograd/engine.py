@@ -544,7 +544,7 @@ class Value(Node):
         except OverflowError:
             out = _INF
         if not -_INF < out < _INF:
-            raise _overflow(op, xs, "overflows float64")
+            raise _overflow(op, xs, "overflows: the result is too large for a float")
         return out
 
     @classmethod
@@ -556,7 +556,7 @@ class Value(Node):
         except (OverflowError, ZeroDivisionError):
             local_grads = (_INF,)
         if not all(-_INF < d < _INF for d in local_grads):
-            raise _overflow(op, xs, f"= {out} with local derivatives {local_grads}")
+            raise _overflow(op, xs, f"= {out!r}, but its local derivative overflows")
         return local_grads
 
     @classmethod
@@ -575,8 +575,7 @@ def _written(op: Op, xs: list[Any]) -> str:
 
 def _overflow(op: Op, xs: list[Any], what: str) -> NonFiniteError:
     return NonFiniteError(
-        f"{_written(op, xs)} {what}: float64 overflowed (its largest value is about "
-        f"1.8e308). {op.symbol} is defined for {op.domain}; scale the inputs down."
+        f"{_written(op, xs)} {what} (the largest float64 is about 1.8e308); scale the inputs down"
     )
 
 

@@ -432,7 +432,7 @@ MISTAKES = [
     ),
     pytest.param(
         ["x", "--set", "x=1", "--precision", "13", *OUT],
-        "--precision wants a number of digits from 0 to 12, got 13",
+        "precision must be 0 to 12 digits (--precision N), got 13",
         None,
         id="precision-out-of-range",
     ),

@@ -203,7 +203,7 @@ def _precision(text: str) -> int:
 
 def _check_precision(digits: int) -> None:
     if not 0 <= digits <= 12:
-        raise _UsageError(f"--precision wants a number of digits from 0 to 12, got {digits}")
+        raise _UsageError(f"precision must be 0 to 12 digits (--precision N), got {digits}")
 
 
 def _demo_parser() -> _Parser:

@@ -33,6 +33,7 @@ import keyword
 import math
 import re
 import unicodedata
+import warnings
 from collections.abc import Callable, Mapping
 from functools import partial
 
@@ -347,7 +348,9 @@ def _parse(text: str) -> tuple[ast.expr, _Source]:
     if lookalike is not None:
         raise lookalike
     try:
-        tree = ast.parse(source.text, mode="eval")
+        with warnings.catch_warnings():  # "1if x else y" parses, with Python's warning
+            warnings.simplefilter("ignore", SyntaxWarning)
+            tree = ast.parse(source.text, mode="eval")
     except SyntaxError as error:
         if (error.msg or "").startswith("Exceeds the limit"):  # the int-string limit
             raise ExpressionError("a number in the expression has too many digits") from None
