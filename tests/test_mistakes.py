@@ -415,6 +415,19 @@ MISTAKES = [
         id="set-pi",
     ),
     pytest.param(
+        ["(x + y) * z", "--set", "x=-2,y=5,z=-4", *OUT],
+        "--set x: '-2,y=5,z=-4' is not a number; one --set per value: --set x=-2 --set y=5 "
+        "--set z=-4",
+        None,
+        id="set-several-at-once",
+    ),
+    pytest.param(
+        ["(x + y) * z", "--set", "X=-2", "--set", "y=5", "--set", "z=-4", *OUT],
+        "no value for x: add --set x=NUMBER (--set X was given: did you mean --set x?)",
+        2,
+        id="set-name-in-the-wrong-case",
+    ),
+    pytest.param(
         ["x", "--set", "x=1", "--set", "x=2", *OUT], "--set x is given twice", None, id="set-twice"
     ),
     pytest.param(
@@ -500,6 +513,13 @@ USAGE = [
         "unrecognized arguments: --at x=1; did you mean --set x=1? (see python -m viz --help)",
         None,
         id="at-instead-of-set",
+    ),
+    pytest.param(
+        ["(x + y) * z", "--at", "x=-2,y=5,z=-4", *OUT],
+        "unrecognized arguments: --at x=-2,y=5,z=-4; did you mean --set x=-2 --set y=5 --set "
+        "z=-4? (see python -m viz --help)",
+        None,
+        id="at-with-a-list",
     ),
     pytest.param(
         ["x * 2", "x=1", *OUT],

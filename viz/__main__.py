@@ -181,7 +181,7 @@ def _meant(parser: argparse.ArgumentParser, unknown: list[str]) -> str:
         return f"; write --set with no blanks around the =, as in --set x={value}"
     if option in _SET_ALIASES:
         value = rest or (unknown[1] if len(unknown) > 1 else "NAME=NUMBER")
-        return f"; did you mean --set {value}?"
+        return f"; did you mean {' '.join(f'--set {part}' for part in value.split(','))}?"
     if first.startswith("-"):
         close = difflib.get_close_matches(option, known, n=1)
         return f"; did you mean {close[0]}?" if close else ""

@@ -795,6 +795,11 @@ def build(text: str, values: Mapping[str, float]) -> Value:
         hint = " ".join(f"--set {name}=NUMBER" for name in missing)
         known = {"e": "for e to a power write exp(x)", "pi": f"pi is --set pi={math.pi!r}"}
         hint += "".join(f" ({known[name]})" for name in missing if name in known)
+        for name in missing:  # --set X=1 for x: a typo of the name
+            typed = [n for n in values if n not in used and n.lower() == name.lower()]
+            typed = typed or difflib.get_close_matches(name, [n for n in values if n not in used])
+            if typed:
+                hint += f" (--set {typed[0]} was given: did you mean --set {name}?)"
         first = min(
             (
                 node.col_offset
@@ -1106,6 +1111,10 @@ def _number_hint(name: str, number: str) -> str:
         return f"; did you mean --set {name}={number.lstrip('=')}?"
     if not number:
         return f"; give a value, as in --set {name}=2"
+    if "," in number and "=" in number:  # --set x=1,y=2
+        rest = " ".join(f"--set {part.strip()}" for part in number.split(",")[1:])
+        first = number.split(",")[0]
+        return f"; one --set per value: --set {name}={first} {rest}"
     constants = {"pi": math.pi, "π": math.pi, "e": math.e, "tau": math.tau}
     if number in constants:
         return f"; write the digits: --set {name}={constants[number]!r}"
