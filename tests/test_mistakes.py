@@ -492,6 +492,18 @@ MISTAKES = [
         id="two-decimal-points",
     ),
     pytest.param(
+        ["x * ()", "--set", "x=1", *OUT],
+        "the brackets at column 5 are empty; put an expression inside them",
+        5,
+        id="empty-brackets",
+    ),
+    pytest.param(
+        ["x; y", "--set", "x=1", "--set", "y=1", *OUT],
+        f"';' (column 2) cannot be used in an expression; {ALLOWED}",
+        2,
+        id="semicolon",
+    ),
+    pytest.param(
         ["'x'", *OUT], "only numbers are allowed as literals, not ''x'' (column 1)", 1, id="string"
     ),
     pytest.param(
@@ -668,7 +680,7 @@ def test_a_long_expression_shows_the_part_around_the_caret() -> None:
     assert shown[caret.index("^")] == "^"
 
 
-ALPHABET = "xy+-*/^()=,.2 0e" + "−×²√" + "sinexplogqrt" + "$'"
+ALPHABET = "xy+-*/^()=,.;2 0e" + "−×²√" + "sinexplogqrt" + "$'"
 
 
 @settings(max_examples=400, deadline=None)

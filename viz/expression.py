@@ -16,6 +16,14 @@ Anything else (attribute access, subscripts, lambdas, comprehensions, other call
 arguments, strings, comparisons...) is refused with a one-line :class:`ExpressionError` quoting
 the offending part and its column.
 
+The messages are for a beginner, who should never read Python's own words ("invalid syntax",
+"invalid decimal literal"): text that does not parse is read again by a small tokenizer of our
+own that names the usual mistakes (a bracket never closed, ``x +``, ``2x``, ``x = 2``, ``−``
+typed for ``-``), and a refused node says what was likely meant (``^`` -> ``**``, ``sine`` ->
+``sin``, ``2(x+1)`` -> ``2*(x+1)``, ``1,5`` -> ``1.5``). An op outside its domain at the values
+given is said as written, ``x / y is undefined at y = 0: division by zero``
+(:class:`DomainError`). Every error carries the ``column`` of the offending token, for a caret.
+
 Absurd input is refused before :func:`ast.parse` sees it, cheaply and with a message that says
 what is wrong: over :data:`MAX_LENGTH` characters, over :data:`MAX_OPERATORS` operators and
 brackets, or nested more than :data:`MAX_DEPTH` deep. The limits matter because ``ast.parse``
@@ -403,7 +411,7 @@ def _diagnose(source: _Source, offset: int | None) -> ExpressionError:
         if match.lastgroup != "space"
     ]
     for kind, token, column in tokens:
-        if kind == "other":
+        if kind == "other" or token in (";", ":", "->", "!"):
             return source.error(
                 f"'{token}' (column {column}) cannot be used in an expression; {_ALLOWED}",
                 column,
@@ -423,6 +431,8 @@ def _diagnose(source: _Source, offset: int | None) -> ExpressionError:
         found = problem(source, tokens)
         if found is not None:
             return found
+    if not offset and tokens:
+        offset = tokens[-1][2]
     where = f" (column {offset})" if offset else ""
     return source.error(
         f"this is not an expression we can read{where}; {_ALLOWED}, as in (x + y) * z", offset
@@ -755,7 +765,12 @@ def _commas(node: ast.Tuple, source: _Source) -> ExpressionError:
             f"{_suggest(fixed, fixed.split()[0])}?{also if len(fixed) <= 60 else ''}",
             column,
         )
-    first = commas[0] if commas else None
+    if not node.elts:
+        return source.error(
+            f"the brackets at column {source.start(node)} are empty; put an expression inside them",
+            source.start(node),
+        )
+    first = commas[0] if commas else source.find(",", node.elts[-1].end_col_offset or 0)
     return source.error(
         f"tuples not allowed: {source.where(node)}; a comma (column {first}) only separates "
         f"the arguments of a function such as max(x, y); draw one expression at a time",
