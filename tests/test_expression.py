@@ -317,7 +317,7 @@ REFUSED = [
     ("x\r+ y", "must be a single line"),
     ("x\0", "NUL"),
     ("import os", "'import' (column 1) is a Python keyword"),
-    ("x; import os", "'import' (column 4) is a Python keyword"),
+    ("x; import os", "';' (column 2) cannot be used in an expression"),
     ("x = 1", "'=' (column 3) is not allowed in an expression; give values with --set"),
     ("(x + y", "the ( at column 1 is never closed; did you mean (x + y)?"),
     ("x +* y", "the * at column 4 follows the + at column 3"),
