@@ -537,7 +537,8 @@ class Value(Node):
         forward = op.on_floats
         if op.inside is not None and not op.inside(*xs):
             raise NonFiniteError(
-                f"{_written(op, xs)} is undefined: {op.symbol} is defined for {op.domain}"
+                f"{_written(op, xs)} is outside the domain of {op.symbol}: {op.symbol} needs "
+                f"{op.domain}"
             )
         try:
             out = float(forward(*xs))
