@@ -49,15 +49,28 @@ class Module:
         yield from self.named_parameters()
         yield from self.named_buffers()
 
+    def modules(self) -> Iterator[Module]:
+        """This module and every module it holds (in attributes, lists or tuples), at any
+        depth, each once, parents before children."""
+        seen: set[int] = set()
+        stack: list[Module] = [self]
+        while stack:
+            module = stack.pop()
+            if id(module) in seen:
+                continue
+            seen.add(id(module))
+            yield module
+            children = []
+            for value in vars(module).values():
+                items = value if isinstance(value, (list, tuple)) else [value]
+                children += [item for item in items if isinstance(item, Module)]
+            stack.extend(reversed(children))  # so the first child comes out first
+
     def train(self, mode: bool = True) -> Module:
         """Set training mode (``mode=False`` is :meth:`eval`) on this module and every module it
         holds; returns the module, as PyTorch's ``train()`` does."""
-        self.training = bool(mode)
-        for value in vars(self).values():
-            children = value if isinstance(value, (list, tuple)) else [value]
-            for child in children:
-                if isinstance(child, Module):
-                    child.train(mode)
+        for module in self.modules():
+            module.training = bool(mode)
         return self
 
     def eval(self) -> Module:

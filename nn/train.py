@@ -47,7 +47,7 @@ import numpy as np
 from autograd import NonFiniteError, Tensor, Value, no_grad
 from autograd.tensor import all_finite
 from nn import losses
-from nn.module import Parameter
+from nn.module import Module, Parameter
 
 Output = Value | list[Value]
 Example = Sequence[float]
@@ -550,13 +550,28 @@ def _fitted_to_outputs(loss: str, y: np.ndarray, outputs: Tensor, what: str) -> 
 
 @contextmanager
 def _mode(model: Model, training: bool) -> Iterator[None]:
-    """Run in training (or eval) mode, then put back the model's mode."""
-    was = model.training
+    """Run in training (or eval) mode, then put back each module's own mode."""
+    restore = _modes_of(model)
     model.train(training)
     try:
         yield
     finally:
-        model.train(was)
+        restore()
+
+
+def _modes_of(model: Model) -> Callable[[], None]:
+    """A function that puts back the mode of the model and of every module in it, as they are
+    now: a model whose layers were in different modes comes back as it was."""
+    if not isinstance(model, Module):  # a model of its own kind: its train() restores
+        was = model.training
+        return lambda: model.train(was)
+    modes = [(module, module.training) for module in model.modules()]
+
+    def restore() -> None:
+        for module, mode in modes:
+            module.training = mode
+
+    return restore
 
 
 # -- evaluation --------------------------------------------------------------------------------
@@ -686,7 +701,7 @@ def fit(
     waited = 0
     started = time.perf_counter()
     bar = _progress_bar(epochs, progress)
-    was_training = model.training
+    restore_modes = _modes_of(model)
     try:
         for epoch in range(epochs):
             if lr_schedule is not None:
@@ -742,7 +757,7 @@ def fit(
                 break
     finally:
         bar.close()
-        model.train(was_training)
+        restore_modes()
     if restore_best and best_state is not None:
         model.load_state_dict(best_state)
     history.seconds = time.perf_counter() - started

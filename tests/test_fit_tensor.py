@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+import nn
 from autograd import NonFiniteError, Tensor, Value, is_grad_enabled
 from nn import (
     MLP,
@@ -577,3 +578,34 @@ def test_batch_norm_makes_a_deep_sigmoid_mlp_trainable() -> None:
     assert final[False] > math.log(10) - 0.1  # stalled at chance
     assert final[True] < 1.0
     assert final[True] < final[False] - 1.0
+
+
+def test_fit_puts_back_each_layers_own_mode() -> None:
+    """A model whose layers are in different modes (dropout switched off by hand, the rest
+    training) comes back from fit exactly so: every module's mode is restored, not the
+    top-level one copied down."""
+    X, y = nn.datasets.moons(40, seed=0)
+    drop = nn.Dropout(0.5, seed=0)
+    model = nn.Sequential(nn.Linear(2, 8, seed=0), nn.ReLU(), drop, nn.Linear(8, 2, seed=1))
+    drop.eval()
+    before = [m.training for m in model.modules()]
+    assert before.count(False) == 1
+    nn.fit(
+        model,
+        np.array(X),
+        np.array(y),
+        loss="softmax_cross_entropy",
+        optimizer=nn.SGD(model.parameters(), lr=0.1),
+        epochs=1,
+        validation_split=0.25,
+        progress=False,
+    )
+    assert [m.training for m in model.modules()] == before
+
+
+def test_modules_lists_each_module_once_parents_first() -> None:
+    inner = nn.Linear(2, 2, seed=0)
+    model = nn.Sequential(inner, nn.ReLU(), nn.Sequential(nn.Linear(2, 2, seed=1)))
+    found = list(model.modules())
+    assert found[0] is model and found[1] is inner
+    assert len(found) == 5 and len({id(m) for m in found}) == 5
