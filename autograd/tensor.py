@@ -1369,10 +1369,11 @@ def where(condition: ArrayLike, a: TensorOperand, b: TensorOperand) -> Tensor:
     return apply(_where_op(mask), first, second)
 
 
-def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+def stack(tensors: Sequence[TensorOperand], axis: int = 0) -> Tensor:
     """Tensors of one shape joined along a new axis (as ``torch.stack``): each gets an axis of
     length 1 at ``axis`` (:meth:`Tensor.unsqueeze`), then they are concatenated along it, so
-    each input gets its own slice of the gradient back."""
+    each input gets its own slice of the gradient back. Arrays and lists among them are
+    constants."""
     items = list(tensors)
     if not items:
         raise ValueError("stack needs at least one tensor")

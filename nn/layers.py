@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
 
 from autograd import Value
 from nn import activations
 from nn import init as initialisers
 from nn.module import Module
 
-Inputs = Sequence[Value | float]
+Inputs = Sequence[Value | float] | NDArray[np.floating[Any]]
+"""One example: a sequence of numbers (or Values), or a 1-D numpy array of them."""
 
 
 def _as_values(x: Inputs, expected: int, who: str) -> list[Value]:

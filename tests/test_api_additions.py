@@ -308,7 +308,7 @@ def test_stack_matches_torch_stack(axis: int) -> None:
 def test_stack_takes_constants_and_one_tensor() -> None:
     x = Tensor(V3)
     # stack's signature says Tensors; constants beside them are accepted, as here
-    out = stack([x, np.zeros(3), [1.0, 2.0, 3.0]])  # type: ignore[list-item]
+    out = stack([x, np.zeros(3), [1.0, 2.0, 3.0]])
     assert out.shape == (3, 3)
     assert stack([x]).shape == (1, 3)
 

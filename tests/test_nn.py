@@ -314,7 +314,7 @@ def test_inputs_may_be_values_numbers_or_numpy() -> None:
     model = MLP(2, [3, 1], seed=0)
     a = model([0.5, -1])
     b = model([Value(0.5), Value(-1.0)])
-    c = model(np.array([0.5, -1.0]))  # type: ignore[arg-type]  # the signature omits arrays
+    c = model(np.array([0.5, -1.0]))
     assert isinstance(a, Value) and isinstance(b, Value) and isinstance(c, Value)
     assert a.data == b.data == c.data
 
