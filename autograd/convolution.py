@@ -254,8 +254,9 @@ def _check_images(x: Tensor, who: str) -> None:
         )
 
 
-def _positive(value: object, name: str, who: str, zero_ok: bool = False) -> int:
-    least = 0 if zero_ok else 1
+def size_argument(value: object, name: str, who: str, least: int = 1) -> int:
+    """``value`` as an int, checked to be a whole number >= ``least`` (a size, a stride, a
+    padding), or a ValueError that says which argument of ``who`` is wrong."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
         raise ValueError(f"{who} needs {name} to be an int >= {least}, got {value!r}")
     return int(value)
@@ -268,9 +269,9 @@ def _kernel(x: Tensor, kernel: object, stride: object, padding: object, who: str
     sides = (kernel, kernel) if isinstance(kernel, (int, np.integer)) else kernel
     if not isinstance(sides, tuple) or len(sides) != 2:
         raise ValueError(f"{who} takes a kernel size k or (kh, kw), got {kernel!r}")
-    kh, kw = (_positive(side, "the kernel size", who) for side in sides)
-    _positive(stride, "stride", who)
-    p = _positive(padding, "padding", who, zero_ok=True)
+    kh, kw = (size_argument(side, "the kernel size", who) for side in sides)
+    size_argument(stride, "stride", who)
+    p = size_argument(padding, "padding", who, least=0)
     height, width = x.shape[2] + 2 * p, x.shape[3] + 2 * p
     if kh > height or kw > width:
         raise ValueError(
@@ -284,7 +285,7 @@ def _kernel(x: Tensor, kernel: object, stride: object, padding: object, who: str
 def pad2d(x: Tensor, padding: int) -> Tensor:
     """``x`` (N, C, H, W) with a border of ``padding`` zeros around every image."""
     _check_images(x, "pad2d")
-    padding = _positive(padding, "padding", "pad2d", zero_ok=True)
+    padding = size_argument(padding, "padding", "pad2d", least=0)
     return x if padding == 0 else apply(_pad_op(padding), x)
 
 

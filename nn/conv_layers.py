@@ -25,23 +25,16 @@ A digits CNN, Conv-ReLU-Pool-Conv-ReLU-Pool-Linear, on 8x8 grey images:
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from autograd import Tensor
-from autograd.convolution import conv2d, max_pool2d, output_size
+from autograd.convolution import conv2d, max_pool2d, output_size, size_argument
 from nn import init as initialisers
 from nn.module import Module
-from nn.tensor_layers import NamedLayer
-
-
-def _size(value: object, what: str, who: str, least: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
-        raise ValueError(f"{who} needs {what} to be an int >= {least}, got {value!r}")
-    return int(value)
+from nn.tensor_layers import WeightsAndBias
 
 
 def _images(x: Tensor | ArrayLike, like: Tensor | None, who: str, expected: str) -> Tensor:
@@ -53,7 +46,7 @@ def _images(x: Tensor | ArrayLike, like: Tensor | None, who: str, expected: str)
     return x
 
 
-class Conv2d(NamedLayer):
+class Conv2d(WeightsAndBias):
     """``out_channels`` learned filters of shape (in_channels, k, k) slid over the images.
 
     ``out[n, o] = b[o] + Σ_c W[o, c] ⋆ x[n, c]`` (⋆ the sliding dot product, stride ``stride``,
@@ -89,27 +82,18 @@ class Conv2d(NamedLayer):
         dtype: Any = np.float64,
     ) -> None:
         who = "Conv2d"
-        c = _size(in_channels, "in_channels", who)
-        o = _size(out_channels, "out_channels", who)
-        k = _size(kernel_size, "kernel_size", who)
-        self.stride = _size(stride, "stride", who)
-        self.padding = _size(padding, "padding", who, least=0)
+        c = size_argument(in_channels, "in_channels", who)
+        o = size_argument(out_channels, "out_channels", who)
+        k = size_argument(kernel_size, "kernel_size", who)
+        self.stride = size_argument(stride, "stride", who)
+        self.padding = size_argument(padding, "padding", who, least=0)
         draw = initialisers.get(init)
-        if seed is None:
-            rng = initialisers.shared_rng()
-        else:
-            rng = seed if isinstance(seed, random.Random) else random.Random(seed)
+        rng = initialisers.rng_for(seed)
         fan_in, fan_out = c * k * k, o * k * k
         weights = [draw(fan_in, fan_out, rng) for _ in range(o * c * k * k)]
         self.W = Tensor(np.reshape(weights, (o, c, k, k)), dtype=dtype)
         self.b = Tensor(np.zeros(o), dtype=dtype)
         self.rename(name)
-
-    def rename(self, name: str) -> None:
-        """Label the parameters ``{name}.W`` (the filters) and ``{name}.b``."""
-        self.name = name
-        self.W.label = f"{name}.W"
-        self.b.label = f"{name}.b"
 
     def __call__(self, x: Tensor | ArrayLike) -> Tensor:
         """The convolution of the batch ``x`` (N, in_channels, H, W) with the filters, + b."""
@@ -135,10 +119,6 @@ class Conv2d(NamedLayer):
         p, s = self.padding, self.stride
         return o, output_size(height + 2 * p, k, s), output_size(width + 2 * p, k, s)
 
-    def named_parameters(self) -> Iterator[tuple[str, Tensor]]:
-        yield self.W.label, self.W
-        yield self.b.label, self.b
-
     def __repr__(self) -> str:
         o, c, k, _ = self.W.shape
         extra = "".join(
@@ -161,8 +141,10 @@ class MaxPool2d(Module):
     """
 
     def __init__(self, kernel_size: int, stride: int | None = None) -> None:
-        self.kernel_size = _size(kernel_size, "kernel_size", "MaxPool2d")
-        self.stride = self.kernel_size if stride is None else _size(stride, "stride", "MaxPool2d")
+        self.kernel_size = size_argument(kernel_size, "kernel_size", "MaxPool2d")
+        self.stride = (
+            self.kernel_size if stride is None else size_argument(stride, "stride", "MaxPool2d")
+        )
 
     def __call__(self, x: Tensor | ArrayLike) -> Tensor:
         x = _images(x, None, "MaxPool2d", "(N, C, H, W)")

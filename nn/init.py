@@ -117,6 +117,14 @@ def shared_rng() -> random.Random:
     return _SHARED
 
 
+def rng_for(seed: int | random.Random | None) -> random.Random:
+    """The generator a Tensor layer draws its weights from: its own, seeded with ``seed`` (or
+    the ``random.Random`` given), or :func:`shared_rng` when no seed is given."""
+    if seed is None:
+        return _SHARED
+    return seed if isinstance(seed, random.Random) else random.Random(seed)
+
+
 def reseed(seed: int) -> None:
     """Restart :func:`shared_rng` from ``seed``: layers built next draw the same numbers."""
     _SHARED.seed(seed)

@@ -52,7 +52,25 @@ class NamedLayer(Module):
         raise NotImplementedError
 
 
-class Linear(NamedLayer):
+class WeightsAndBias(NamedLayer):
+    """A named layer whose parameters are a weight tensor ``W`` and a bias ``b``, labelled
+    ``{name}.W`` and ``{name}.b`` (Linear, Conv2d, Maxout)."""
+
+    W: Tensor
+    b: Tensor
+
+    def rename(self, name: str) -> None:
+        """Label the parameters ``{name}.W`` and ``{name}.b``."""
+        self.name = name
+        self.W.label = f"{name}.W"
+        self.b.label = f"{name}.b"
+
+    def named_parameters(self) -> Iterator[tuple[str, Tensor]]:
+        yield self.W.label, self.W
+        yield self.b.label, self.b
+
+
+class Linear(WeightsAndBias):
     """``x Wᵀ + b``: a fully connected layer on a batch ``x`` of shape (N, nin) (or (nin,)).
 
     Args:
@@ -84,20 +102,11 @@ class Linear(NamedLayer):
         if nin < 1 or nout < 1:
             raise ValueError(f"Linear needs nin >= 1 and nout >= 1, got nin={nin}, nout={nout}")
         draw = initialisers.get(init)
-        if seed is None:
-            rng = initialisers.shared_rng()
-        else:
-            rng = seed if isinstance(seed, random.Random) else random.Random(seed)
+        rng = initialisers.rng_for(seed)
         weights = [[draw(nin, nout, rng) for _ in range(nin)] for _ in range(nout)]
         self.W = Tensor(weights, dtype=dtype)
         self.b = Tensor(np.zeros(nout), dtype=dtype)
         self.rename(name)
-
-    def rename(self, name: str) -> None:
-        """Label the parameters ``{name}.W`` and ``{name}.b``."""
-        self.name = name
-        self.W.label = f"{name}.W"
-        self.b.label = f"{name}.b"
 
     def __call__(self, x: Tensor | ArrayLike) -> Tensor:
         """``x Wᵀ + b``. A numpy array (a batch of data) is taken as a constant input: its
@@ -110,10 +119,6 @@ class Linear(NamedLayer):
                 f"{self.name} expects inputs of shape (N, {nin}) or ({nin},), got {x.shape}"
             )
         return x.matmul_t(self.W) + self.b  # x @ W.T as one gate
-
-    def named_parameters(self) -> Iterator[tuple[str, Tensor]]:
-        yield self.W.label, self.W
-        yield self.b.label, self.b
 
     def __repr__(self) -> str:
         nout, nin = self.W.shape
@@ -414,7 +419,7 @@ class PReLU(NamedLayer):
         return f"PReLU(num_parameters={self.num_parameters})"
 
 
-class Maxout(NamedLayer):
+class Maxout(WeightsAndBias):
     """Maxout: each of the ``nout`` units is the largest of ``pieces`` linear functions of the
     input, ``out_j = max_k (W_k x + b_k)_j``. The lecture's max(w₁ᵀx + b₁, w₂ᵀx + b₂) is
     ``pieces=2``; ReLU is the special case max(wᵀx + b, 0).
@@ -462,10 +467,7 @@ class Maxout(NamedLayer):
                 f"Linear({nin}, {nout}), with no non-linearity"
             )
         draw = initialisers.get(init)
-        if seed is None:
-            rng = initialisers.shared_rng()
-        else:
-            rng = seed if isinstance(seed, random.Random) else random.Random(seed)
+        rng = initialisers.rng_for(seed)
         rows = pieces * nout
         self.pieces = pieces
         self.W = Tensor(
@@ -473,12 +475,6 @@ class Maxout(NamedLayer):
         )
         self.b = Tensor(np.zeros(rows), dtype=dtype)
         self.rename(name)
-
-    def rename(self, name: str) -> None:
-        """Label the parameters ``{name}.W`` and ``{name}.b``."""
-        self.name = name
-        self.W.label = f"{name}.W"
-        self.b.label = f"{name}.b"
 
     @property
     def nout(self) -> int:
@@ -493,10 +489,6 @@ class Maxout(NamedLayer):
             raise ValueError(f"{self.name} expects inputs of shape (N, {nin}), got {x.shape}")
         z = x.matmul_t(self.W) + self.b  # (N, pieces·nout): every piece of every unit
         return z.reshape(x.shape[0], self.pieces, self.nout).max(axis=1)
-
-    def named_parameters(self) -> Iterator[tuple[str, Tensor]]:
-        yield self.W.label, self.W
-        yield self.b.label, self.b
 
     def __repr__(self) -> str:
         return f"Maxout({self.W.shape[1]}, {self.nout}, pieces={self.pieces})"
