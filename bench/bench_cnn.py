@@ -43,7 +43,6 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -64,14 +63,7 @@ C1, C2, CLASSES = 16, 32, 10
 TIME_TARGET = 1.5  # the issue: ours at most 1.5x the floor per epoch, and ahead of PyTorch
 
 
-@dataclass(frozen=True)
-class Images:
-    """Standardised images (N, 1, 8, 8) and labels, split into train and test."""
-
-    x_train: FloatArray
-    y_train: IntArray
-    x_test: FloatArray
-    y_test: IntArray
+Images = shared.Digits  # the same four arrays; x_* hold (N, 1, 8, 8) images here
 
 
 def load_images(seed: int = 0) -> Images:
@@ -107,10 +99,6 @@ def initial_weights(seed: int = 0) -> list[FloatArray]:
         fan_in = int(np.prod(shape[1:]))
         weights += [rng.standard_normal(shape) * np.sqrt(2.0 / fan_in), np.zeros(shape[0])]
     return weights
-
-
-def batches(order: IntArray) -> list[IntArray]:
-    return [order[start : start + BATCH] for start in range(0, len(order), BATCH)]
 
 
 def lr_at(epoch: int) -> float:
@@ -149,40 +137,51 @@ def _pool(a: FloatArray) -> tuple[FloatArray, FloatArray]:
     return out, is_max / is_max.sum(axis=(2, 4), keepdims=True)
 
 
+def logits_and_cache(
+    params: Sequence[FloatArray], x: FloatArray
+) -> tuple[FloatArray, dict[str, Any]]:
+    """The logits of images ``x`` (n, 1, 8, 8), and what the backward pass needs of the way."""
+    W1, b1, W2, b2, W3, b3 = params
+    n = len(x)
+    p1 = _patches(x.transpose(0, 2, 3, 1))  # (n·64, 9)
+    z1 = p1 @ W1.reshape(C1, -1).T + b1
+    a1 = np.maximum(z1, 0.0).reshape(n, 8, 8, C1)
+    h1, route1 = _pool(a1)  # (n, 4, 4, C1)
+    p2 = _patches(h1)  # (n·16, C1·9)
+    z2 = p2 @ W2.reshape(C2, -1).T + b2
+    a2 = np.maximum(z2, 0.0).reshape(n, 4, 4, C2)
+    h2, route2 = _pool(a2)  # (n, 2, 2, C2)
+    flat = h2.transpose(0, 3, 1, 2).reshape(n, -1)  # Flatten's (C, H, W) order
+    cache = {"p1": p1, "z1": z1, "route1": route1, "h1": h1, "p2": p2, "z2": z2}
+    cache.update(route2=route2, flat=flat)
+    return flat @ W3.T + b3, cache
+
+
 def forward(params: Sequence[FloatArray], x: FloatArray) -> FloatArray:
     """The logits of images ``x`` (n, 1, 8, 8): the shared evaluation."""
-    return _Floor(params).logits(x)[0]
+    return logits_and_cache(params, x)[0]
 
 
-class _Floor:
-    """Forward and backward by hand. Layer by layer, with ``d`` the upstream gradient:
-    cross-entropy ``d = (softmax - onehot) / n``; linear ``dW = dᵀ f``, ``df = d W``; pool: ``d``
-    routed to each window's maximum; relu: ``d (z > 0)``; conv (im2col) ``dW = dᵀ patches``,
-    ``dpatches = d W`` folded back onto the pixels."""
+class Floor(shared.Floor):
+    """The CNN by hand (the MLP floor's loop and Adam, this net's forward and backward). Layer
+    by layer, with ``d`` the upstream gradient: cross-entropy ``d = (softmax - onehot) / n``;
+    linear ``dW = dᵀ f``, ``df = d W``; pool: ``d`` routed to each window's maximum; relu:
+    ``d (z > 0)``; conv (im2col) ``dW = dᵀ patches``, ``dpatches = d W`` folded back onto the
+    pixels."""
 
-    def __init__(self, params: Sequence[FloatArray]) -> None:
-        self.params = list(params)
+    def __init__(self, weights: Sequence[FloatArray], data: Images, batch: int = BATCH) -> None:
+        self.params = [w.copy() for w in weights]
+        self.adam = shared.NumpyAdam(self.params, lr=LR)
+        self.data = data
+        self.batch = batch
 
-    def logits(self, x: FloatArray) -> tuple[FloatArray, dict[str, Any]]:
-        W1, b1, W2, b2, W3, b3 = self.params
-        n = len(x)
-        p1 = _patches(x.transpose(0, 2, 3, 1))  # (n·64, 9)
-        z1 = p1 @ W1.reshape(C1, -1).T + b1
-        a1 = np.maximum(z1, 0.0).reshape(n, 8, 8, C1)
-        h1, route1 = _pool(a1)  # (n, 4, 4, C1)
-        p2 = _patches(h1)  # (n·16, C1·9)
-        z2 = p2 @ W2.reshape(C2, -1).T + b2
-        a2 = np.maximum(z2, 0.0).reshape(n, 4, 4, C2)
-        h2, route2 = _pool(a2)  # (n, 2, 2, C2)
-        flat = h2.transpose(0, 3, 1, 2).reshape(n, -1)  # Flatten's (C, H, W) order
-        cache = {"p1": p1, "z1": z1, "route1": route1, "p2": p2, "z2": z2, "route2": route2}
-        cache.update(h1=h1, flat=flat)
-        return flat @ W3.T + b3, cache
+    def set_lr(self, lr: float) -> None:
+        self.adam.lr = lr
 
     def loss_and_grads(self, x: FloatArray, y: IntArray) -> tuple[float, list[FloatArray]]:
         W1, _, W2, _, W3, _ = self.params
         n = len(y)
-        logits, c = self.logits(x)
+        logits, c = logits_and_cache(self.params, x)
         rows = np.arange(n)
         shifted = logits - logits.max(axis=1, keepdims=True)
         exp = np.exp(shifted)
@@ -203,29 +202,8 @@ class _Floor:
         return loss, [dW1, db1, dW2, db2, dW3, db3]
 
 
-class Floor:
-    def __init__(self, weights: Sequence[FloatArray], data: Images) -> None:
-        self.net = _Floor([w.copy() for w in weights])
-        self.adam = shared.NumpyAdam(self.net.params, lr=LR)
-        self.data = data
-
-    def set_lr(self, lr: float) -> None:
-        self.adam.lr = lr
-
-    def train_epoch(self, order: IntArray) -> list[float]:
-        losses = []
-        for idx in batches(order):
-            loss, grads = self.net.loss_and_grads(self.data.x_train[idx], self.data.y_train[idx])
-            self.adam.step(grads)
-            losses.append(loss)
-        return losses
-
-    def weights(self) -> list[FloatArray]:
-        return [p.copy() for p in self.net.params]
-
-
 class Ours:
-    def __init__(self, weights: Sequence[FloatArray], data: Images) -> None:
+    def __init__(self, weights: Sequence[FloatArray], data: Images, batch: int = BATCH) -> None:
         import nn
         from autograd import Tensor
 
@@ -244,14 +222,15 @@ class Ours:
             param.data = value.copy()
         self.opt = nn.Adam(self.model.parameters(), lr=LR)
         self.data = data
+        self.batch = batch
 
     def set_lr(self, lr: float) -> None:
         self.opt.lr = lr
 
     def train_epoch(self, order: IntArray) -> list[float]:
         losses = []
-        for idx in batches(order):
-            logits = self.model(self.data.x_train[idx])
+        for idx in shared.batches(order, self.batch):
+            logits = self.model(self.data.x_train[idx])  # an array: data, no gradient
             loss = logits.cross_entropy(self.data.y_train[idx])
             self.opt.zero_grad()
             loss.backward()
@@ -263,8 +242,12 @@ class Ours:
         return [np.array(p.data) for p in self.model.parameters()]
 
 
-class Torch:
-    def __init__(self, weights: Sequence[FloatArray], data: Images, torch: Any) -> None:
+class Torch(shared.Torch):
+    """PyTorch's identical CNN (the MLP benchmark's loop)."""
+
+    def __init__(
+        self, weights: Sequence[FloatArray], data: Images, torch: Any, batch: int = BATCH
+    ) -> None:
         self.torch = torch
         t = torch.nn
         self.model = t.Sequential(
@@ -283,34 +266,11 @@ class Torch:
         self.opt = torch.optim.Adam(self.model.parameters(), lr=LR)
         self.x = torch.from_numpy(data.x_train)
         self.y = torch.from_numpy(data.y_train)
+        self.batch = batch
 
     def set_lr(self, lr: float) -> None:
         for group in self.opt.param_groups:
             group["lr"] = lr
-
-    def train_epoch(self, order: IntArray) -> list[float]:
-        cross_entropy = self.torch.nn.functional.cross_entropy
-        losses = []
-        for idx in self.torch.from_numpy(order).split(BATCH):
-            loss = cross_entropy(self.model(self.x[idx]), self.y[idx])
-            self.opt.zero_grad()
-            loss.backward()
-            self.opt.step()
-            losses.append(float(loss.item()))
-        return losses
-
-    def weights(self) -> list[FloatArray]:
-        return [p.detach().numpy().copy() for p in self.model.parameters()]
-
-
-def evaluate(params: Sequence[FloatArray], data: Images) -> tuple[float, float]:
-    """(mean cross-entropy on the training set, accuracy on the test set)."""
-    logits = forward(params, data.x_train)
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    log_sum_exp = np.log(np.exp(shifted).sum(axis=1))
-    loss = float(np.mean(log_sum_exp - shifted[np.arange(len(data.y_train)), data.y_train]))
-    accuracy = float(np.mean(forward(params, data.x_test).argmax(axis=1) == data.y_test))
-    return loss, accuracy
 
 
 def main() -> None:
@@ -323,8 +283,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="2 repeats, 2 training epochs")
     parser.add_argument("--batch", type=int, default=None, help="images per step (32)")
     args = parser.parse_args()
-    if args.batch is not None:  # one run, one batch size, read by every engine
-        globals()["BATCH"] = args.batch
+    batch = args.batch or BATCH
     repeats = args.repeats or (2 if args.quick else 7)
     epochs = args.epochs or (2 if args.quick else EPOCHS)
     if min(repeats, epochs, args.warmup) < 1 or args.pause < 0:
@@ -341,9 +300,9 @@ def main() -> None:
     data = load_images()
     weights = initial_weights()
     makers: dict[str, Callable[[], shared.Trainer]] = {
-        "floor": partial(Floor, weights, data),
-        "ours": partial(Ours, weights, data),
-        "pytorch": partial(Torch, weights, data, torch),
+        "floor": partial(Floor, weights, data, batch),
+        "ours": partial(Ours, weights, data, batch),
+        "pytorch": partial(Torch, weights, data, torch, batch),
     }
     names = [name for name in args.engines if name not in skipped]
     n_train = len(data.y_train)
@@ -353,9 +312,10 @@ def main() -> None:
     print(shared.environment(torch))
     for name, reason in skipped.items():
         print(f"{name} skipped: {reason}")
+    steps = len(shared.batches(np.arange(n_train), batch))
     print(
-        f"digits {n_train} train / {len(data.y_test)} test as (N, 1, 8, 8), batch {BATCH} "
-        f"({len(batches(np.arange(n_train)))} steps per epoch), float64, Adam lr {LR:g} x "
+        f"digits {n_train} train / {len(data.y_test)} test as (N, 1, 8, 8), batch {batch} "
+        f"({steps} steps per epoch), float64, Adam lr {LR:g} x "
         f"{FACTOR:g} every {EVERY} epochs; {repeats} timed epochs per engine after "
         f"{args.warmup} warm-up, engines taking turns, {args.pause:g} s pause before each"
     )
@@ -373,7 +333,9 @@ def main() -> None:
         for k in range(epochs):
             engine.trainer.set_lr(lr_at(k))  # type: ignore[attr-defined]
             engine.epoch(k)
-        rows[name].train_loss, rows[name].accuracy = evaluate(engine.weights(), data)
+        rows[name].train_loss, rows[name].accuracy = shared.evaluate(
+            engine.weights(), data, forward
+        )
     others = load.others()
     print_table(rows, skipped, epochs)
     if others is not None:

@@ -172,9 +172,9 @@ def epoch_order(n: int, epoch: int, seed: int = SHUFFLE_SEED) -> IntArray:
     return np.random.default_rng((seed, epoch)).permutation(n).astype(np.int64)
 
 
-def batches(order: IntArray) -> list[IntArray]:
-    """``order`` cut into batches of ``BATCH`` (the last one may be smaller)."""
-    return [order[start : start + BATCH] for start in range(0, len(order), BATCH)]
+def batches(order: IntArray, size: int = BATCH) -> list[IntArray]:
+    """``order`` cut into batches of ``size`` (the last one may be smaller)."""
+    return [order[start : start + size] for start in range(0, len(order), size)]
 
 
 def flat(weights: Weights) -> list[FloatArray]:
@@ -198,13 +198,19 @@ def forward(params: Sequence[FloatArray], x: FloatArray) -> FloatArray:
     return h
 
 
-def evaluate(params: Sequence[FloatArray], data: Digits) -> tuple[float, float]:
-    """(mean cross-entropy on the whole training set, accuracy on the test set)."""
-    logits = forward(params, data.x_train)
+def evaluate(
+    params: Sequence[FloatArray],
+    data: Digits,
+    logits_of: Callable[[Sequence[FloatArray], FloatArray], FloatArray] | None = None,
+) -> tuple[float, float]:
+    """(mean cross-entropy on the whole training set, accuracy on the test set), with the
+    logits from ``logits_of(params, x)`` (by default this MLP's :func:`forward`)."""
+    forward_ = logits_of or forward
+    logits = forward_(params, data.x_train)
     shifted = logits - logits.max(axis=1, keepdims=True)
     log_sum_exp = np.log(np.exp(shifted).sum(axis=1))
     loss = float(np.mean(log_sum_exp - shifted[np.arange(len(data.y_train)), data.y_train]))
-    accuracy = float(np.mean(forward(params, data.x_test).argmax(axis=1) == data.y_test))
+    accuracy = float(np.mean(forward_(params, data.x_test).argmax(axis=1) == data.y_test))
     return loss, accuracy
 
 
@@ -262,6 +268,8 @@ class Floor:
     ``dW = delta.T @ a``, ``db = sum(delta)``, ``da = delta @ W``; of ReLU: ``da * (a > 0)``.
     """
 
+    batch = BATCH  # examples per step (a subclass for another net may take others)
+
     def __init__(self, weights: Weights, data: Digits) -> None:
         self.params = flat(weights)
         self.adam = NumpyAdam(self.params)
@@ -296,7 +304,7 @@ class Floor:
 
     def train_epoch(self, order: IntArray) -> list[float]:
         losses = []
-        for idx in batches(order):
+        for idx in batches(order, self.batch):
             loss, grads = self.loss_and_grads(self.data.x_train[idx], self.data.y_train[idx])
             self.adam.step(grads)
             losses.append(loss)
@@ -385,6 +393,8 @@ def load_torch() -> Any | str:
 class Torch:
     """PyTorch: ``nn.Sequential`` of ``nn.Linear``/``nn.ReLU``, ``F.cross_entropy``, Adam."""
 
+    batch = BATCH  # examples per step (a subclass for another net may take others)
+
     def __init__(self, weights: Weights, data: Digits, torch: Any) -> None:
         self.torch = torch
         layers: list[Any] = []
@@ -404,7 +414,7 @@ class Torch:
     def train_epoch(self, order: IntArray) -> list[float]:
         cross_entropy = self.torch.nn.functional.cross_entropy
         losses = []
-        for idx in self.torch.from_numpy(order).split(BATCH):
+        for idx in self.torch.from_numpy(order).split(self.batch):
             loss = cross_entropy(self.model(self.x[idx]), self.y[idx])
             self.opt.zero_grad()
             loss.backward()
