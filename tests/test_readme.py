@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import ast
 import io
-import math
 import re
 import shlex
 import subprocess
@@ -155,4 +154,3 @@ def test_the_literal_reader_reads_what_readme_writes() -> None:
     assert claimed("# shows inline in Jupyter") is None
     assert claimed("# (5, 10)") == ((5, 10), 0)
     assert agrees(0.1159, 0.116, 3) and not agrees(0.1169, 0.116, 3)
-    assert math.isclose(0.5 * 10.0**-3, 0.0005)
